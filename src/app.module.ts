@@ -1,0 +1,88 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { AuthModule } from './platform/auth/auth.module';
+import { JwtAuthGuard } from './platform/auth/jwt-auth.guard';
+import { RolesGuard } from './platform/auth/roles.guard';
+import { DatabaseModule } from './platform/database/database.module';
+import { ormOptions } from './platform/database/orm-options';
+import { loggerParams } from './platform/logging/logging';
+import { RateLimitModule } from './platform/ratelimit/rate-limit.module';
+import { RedisThrottlerStorage } from './platform/ratelimit/redis-throttler.storage';
+import { UserThrottlerGuard } from './platform/ratelimit/user-throttler.guard';
+import { TenantContextInterceptor } from './platform/tenancy/tenant-context.interceptor';
+import { MembersModule } from './members/members.module';
+import { OperationsModule } from './operations/operations.module';
+import { QueuesModule } from './platform/queues/queues.module';
+
+export interface AppShape {
+  /** Serve HTTP (controllers, guards, the tenant interceptor). */
+  http: boolean;
+  /** Run the BullMQ processors and the outbox relay in this process. */
+  worker: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, shape: AppShape): DynamicModule {
+    const isRead = (method: string) => method === 'GET' || method === 'HEAD';
+    const httpProviders: Provider[] = shape.http
+      ? [
+          // Order matters: verify the token, then rate-limit per user, then check the role.
+          { provide: APP_GUARD, useClass: JwtAuthGuard },
+          { provide: APP_GUARD, useClass: UserThrottlerGuard },
+          { provide: APP_GUARD, useClass: RolesGuard },
+          { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
+        ]
+      : [];
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        MikroOrmModule.forRoot({
+          ...ormOptions({
+            url: config.database.appUrl,
+            poolMax: config.database.poolMax,
+            acquireTimeoutMs: config.database.acquireTimeoutMs,
+          }),
+          registerRequestContext: false,
+        }),
+        RateLimitModule,
+        ThrottlerModule.forRootAsync({
+          imports: [RateLimitModule],
+          inject: [RedisThrottlerStorage],
+          useFactory: (storage: RedisThrottlerStorage) => ({
+            storage,
+            throttlers: [
+              {
+                name: 'reads',
+                ttl: 1000,
+                limit: config.rateLimits.readsPerSecond,
+                skipIf: (ctx) =>
+                  !isRead(ctx.switchToHttp().getRequest<{ method: string }>().method),
+              },
+              {
+                name: 'writes',
+                ttl: 1000,
+                limit: config.rateLimits.writesPerSecond,
+                skipIf: (ctx) => isRead(ctx.switchToHttp().getRequest<{ method: string }>().method),
+              },
+            ],
+            setHeaders: false,
+          }),
+        }),
+        DatabaseModule,
+        QueuesModule.forRoot(config),
+        AuthModule,
+        OperationsModule,
+        MembersModule,
+      ],
+      providers: httpProviders,
+    };
+  }
+}

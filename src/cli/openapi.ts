@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/app-config';
+import { createHttpApp } from '../http-app';
+import { buildOpenApiDocument } from '../platform/http/swagger';
+
+/** Writes openapi.json at the repository root (a test fails when the committed file is stale). */
+async function main(): Promise<void> {
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    WORKER_ENABLED: 'false',
+    LOG_LEVEL: 'silent',
+  });
+  const app = await createHttpApp(config);
+  await app.init();
+  const document = buildOpenApiDocument(app);
+  writeFileSync(join(__dirname, '../../../openapi.json'), JSON.stringify(document, null, 2) + '\n');
+  await app.close();
+  console.log('Wrote openapi.json');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,65 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('works with no variables in development, against localhost', () => {
+    const config = loadConfig({});
+    expect(config.nodeEnv).toBe('development');
+    expect(config.database.ownerUrl).toBe('postgres://postgres@127.0.0.1:5432/resident_messaging');
+    expect(config.database.appUrl).toBe(
+      'postgres://rm_app:rm_app@127.0.0.1:5432/resident_messaging',
+    );
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.auth.jwtSecret).toBeTruthy();
+    expect(config.messageMaxLength).toBe(4000);
+    expect(config.webhooks.retryScheduleSeconds).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000]);
+  });
+
+  it('refuses to start in production without secrets, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of [
+      'DATABASE_URL',
+      'DATABASE_APP_URL',
+      'JWT_SECRET',
+      'OPERATOR_USER',
+      'OPERATOR_PASSWORD',
+      'WEBHOOK_ENCRYPTION_KEY',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://owner:pw@db:5432/rm',
+      DATABASE_APP_URL: 'postgres://rm_app:pw@db:5432/rm',
+      JWT_SECRET: 'x'.repeat(40),
+      OPERATOR_USER: 'ops',
+      OPERATOR_PASSWORD: 'a-long-password',
+      WEBHOOK_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    expect(config.devSeed).toBe(false);
+    expect(config.corsOrigins).toBe(false);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be an integer/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL must use/);
+    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5,soon' })).toThrow(
+      /WEBHOOK_RETRY_SCHEDULE/,
+    );
+    expect(() => loadConfig({ AUTH_JIT_PROVISIONING: 'maybe' })).toThrow(
+      /AUTH_JIT_PROVISIONING must be true or false/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(
+      /JWT_SECRET must be at least 32/,
+    );
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * The one place that reads process.env. Everything else receives a validated, typed AppConfig.
+ * With no variables set, development defaults work against PostgreSQL and Redis on localhost;
+ * with NODE_ENV=production, secrets have no defaults and a missing one stops the start.
+ */
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  database: {
+    /** Owner connection: migrations and development bootstrap only. */
+    ownerUrl: string;
+    /** Runtime connection, as the app role (no ownership, no BYPASSRLS). */
+    appUrl: string;
+    /** When set, `migration:up` lets the app role log in with this password. */
+    appPassword: string | null;
+    poolMax: number;
+    acquireTimeoutMs: number;
+  };
+  redis: { url: string; queuePrefix: string };
+  auth: {
+    jwtSecret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+    jitProvisioning: boolean;
+  };
+  workerEnabled: boolean;
+  operator: { user: string; password: string };
+  webhooks: {
+    allowPrivateUrls: boolean;
+    retryScheduleSeconds: number[];
+    encryptionKey: Buffer;
+    timeoutMs: number;
+    disableAfterHours: number;
+    secretOverlapHours: number;
+  };
+  corsOrigins: string[] | true | false;
+  logLevel: string;
+  messageMaxLength: number;
+  bodyLimitBytes: number;
+  rateLimits: { writesPerSecond: number; readsPerSecond: number; threadsPerHour: number };
+  outbox: { pollMs: number; batchSize: number };
+  devSeed: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0123456789';
+const DEV_WEBHOOK_KEY = Buffer.alloc(32, 7).toString('base64');
+export const APP_ROLE = 'rm_app';
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development');
+  const prod = nodeEnv === 'production';
+
+  const ownerUrl = read.url(
+    'DATABASE_URL',
+    prod ? undefined : 'postgres://postgres@127.0.0.1:5432/resident_messaging',
+    ['postgres:', 'postgresql:'],
+  );
+  const appUrl = read.url('DATABASE_APP_URL', prod ? undefined : deriveAppUrl(ownerUrl), [
+    'postgres:',
+    'postgresql:',
+  ]);
+
+  const jwksUrl = read.optional('JWT_JWKS_URL');
+  let jwtSecret = read.optional('JWT_SECRET');
+  if (!jwksUrl) {
+    if (!jwtSecret && !prod) jwtSecret = DEV_JWT_SECRET;
+    if (!jwtSecret) problems.push('JWT_SECRET is required (or set JWT_JWKS_URL)');
+    else if (prod && jwtSecret.length < 32)
+      problems.push('JWT_SECRET must be at least 32 characters');
+  } else if (!/^https?:\/\//.test(jwksUrl)) {
+    problems.push('JWT_JWKS_URL must be an http(s) URL');
+  }
+
+  const operatorUser = read.string('OPERATOR_USER', prod ? undefined : 'operator');
+  const operatorPassword = read.string('OPERATOR_PASSWORD', prod ? undefined : 'operator');
+  if (prod && operatorPassword && operatorPassword.length < 12)
+    problems.push('OPERATOR_PASSWORD must be at least 12 characters');
+
+  const keyText = read.string('WEBHOOK_ENCRYPTION_KEY', prod ? undefined : DEV_WEBHOOK_KEY);
+  let encryptionKey = Buffer.alloc(32);
+  if (keyText) {
+    encryptionKey = Buffer.from(keyText, 'base64');
+    if (encryptionKey.length !== 32)
+      problems.push('WEBHOOK_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+  }
+
+  const schedule = read.string('WEBHOOK_RETRY_SCHEDULE', '5,300,1800,7200,18000,36000,36000');
+  const retryScheduleSeconds = (schedule ?? '').split(',').map((s) => Number(s.trim()));
+  if (
+    !retryScheduleSeconds.length ||
+    retryScheduleSeconds.some((n) => !Number.isFinite(n) || n < 0)
+  )
+    problems.push('WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, e.g. 5,300,1800');
+
+  const cors = read.optional('CORS_ORIGINS');
+  const corsOrigins: AppConfig['corsOrigins'] =
+    cors === undefined ? !prod : cors === '*' ? true : cors.split(',').map((s) => s.trim());
+
+  const config: AppConfig = {
+    nodeEnv,
+    host: read.string('HOST', '0.0.0.0') ?? '0.0.0.0',
+    port: read.int('PORT', 3000, 0, 65535),
+    database: {
+      ownerUrl: ownerUrl ?? '',
+      appUrl: appUrl ?? '',
+      appPassword: read.optional('DATABASE_APP_PASSWORD') ?? null,
+      poolMax: read.int('DATABASE_POOL_MAX', 16, 1, 500),
+      acquireTimeoutMs: read.int('DATABASE_ACQUIRE_TIMEOUT_MS', 3000, 10, 120000),
+    },
+    redis: {
+      url: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? '',
+      queuePrefix: read.string('QUEUE_PREFIX', 'rm') ?? 'rm',
+    },
+    auth: {
+      jwtSecret: jwksUrl ? null : (jwtSecret ?? null),
+      jwksUrl: jwksUrl ?? null,
+      issuer: read.optional('JWT_ISSUER') ?? null,
+      audience: read.optional('JWT_AUDIENCE') ?? null,
+      jitProvisioning: read.bool('AUTH_JIT_PROVISIONING', true),
+    },
+    workerEnabled: read.bool('WORKER_ENABLED', true),
+    operator: { user: operatorUser ?? '', password: operatorPassword ?? '' },
+    webhooks: {
+      allowPrivateUrls: read.bool('WEBHOOKS_ALLOW_PRIVATE_URLS', false),
+      retryScheduleSeconds,
+      encryptionKey,
+      timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15000, 100, 120000),
+      disableAfterHours: read.int('WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
+      secretOverlapHours: read.int('WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+    },
+    corsOrigins,
+    logLevel: read.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      nodeEnv === 'test' ? 'silent' : 'info',
+    ),
+    messageMaxLength: read.int('MESSAGE_MAX_LENGTH', 4000, 1, 100000),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 256 * 1024, 1024, 10 * 1024 * 1024),
+    rateLimits: {
+      writesPerSecond: read.int('RATE_LIMIT_WRITES_PER_SECOND', 20, 1, 100000),
+      readsPerSecond: read.int('RATE_LIMIT_READS_PER_SECOND', 100, 1, 100000),
+      threadsPerHour: read.int('RATE_LIMIT_THREADS_PER_HOUR', 30, 1, 100000),
+    },
+    outbox: {
+      pollMs: read.int('OUTBOX_POLL_MS', 100, 10, 60000),
+      batchSize: read.int('OUTBOX_BATCH_SIZE', 500, 1, 10000),
+    },
+    devSeed: read.bool('DEV_SEED', nodeEnv === 'development'),
+  };
+  if (prod && config.devSeed) problems.push('DEV_SEED cannot be enabled in production');
+
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Development default for the runtime connection: the owner's database, as the app role. */
+export function deriveAppUrl(ownerUrl: string | undefined): string | undefined {
+  if (!ownerUrl) return undefined;
+  try {
+    const url = new URL(ownerUrl);
+    url.username = APP_ROLE;
+    url.password = APP_ROLE;
+    return url.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  optional(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string | undefined): string | undefined {
+    const value = this.optional(name) ?? fallback;
+    if (value === undefined) this.problems.push(`${name} is required`);
+    return value;
+  }
+
+  url(name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+    const value = this.string(name, fallback);
+    if (value === undefined) return undefined;
+    try {
+      const url = new URL(value);
+      if (!protocols.includes(url.protocol)) {
+        this.problems.push(`${name} must use ${protocols.join(' or ')}`);
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    this.problems.push(`${name} must be true or false`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+}

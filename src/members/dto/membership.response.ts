@@ -1,0 +1,54 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
+import type { MemberSnapshot } from '../../platform/tenancy/tenant-context';
+
+export class MembershipResponse {
+  @ApiProperty({ format: 'uuid', example: '0b7c4d9e-6f1a-4c2b-9d3e-5f6a7b8c9d0e' })
+  orgId!: string;
+
+  @ApiProperty({ format: 'uuid', example: '5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d' })
+  userId!: string;
+
+  @ApiProperty({ example: 'Alice Martin' })
+  displayName!: string;
+
+  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  role!: MemberRole;
+
+  @ApiProperty({
+    enum: VISIBILITIES,
+    example: 'visible',
+    description:
+      'hidden: left out of residents’ recipient directory; residents cannot start new threads with you.',
+  })
+  visibility!: Visibility;
+
+  @ApiProperty({
+    example: true,
+    description: 'When false you emit no read receipts and see none.',
+  })
+  readReceipts!: boolean;
+
+  @ApiProperty({ example: true })
+  active!: boolean;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: string;
+}
+
+export function toMembershipResponse(orgId: string, m: MemberSnapshot): MembershipResponse {
+  return {
+    orgId,
+    userId: m.userId,
+    displayName: m.displayName,
+    role: m.role,
+    visibility: m.visibility,
+    readReceipts: m.readReceipts,
+    active: m.active,
+    createdAt: new Date(m.createdAt).toISOString(),
+    updatedAt: new Date(m.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,23 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { IsText } from '../../platform/http/decorators';
+import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
+
+export class ProvisionMemberDto {
+  @IsText({ max: 200, description: 'Name shown to other members.', example: 'Alice Martin' })
+  displayName!: string;
+
+  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  @IsIn(MEMBER_ROLES)
+  role!: MemberRole;
+
+  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'visible' })
+  @IsOptional()
+  @IsIn(VISIBILITIES)
+  visibility?: Visibility;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  readReceipts?: boolean;
+}

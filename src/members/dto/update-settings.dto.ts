@@ -1,0 +1,22 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { VISIBILITIES, type Visibility } from '../membership.entity';
+
+export class UpdateSettingsDto {
+  @ApiPropertyOptional({
+    enum: VISIBILITIES,
+    description:
+      'hidden: residents no longer find you in the directory or start new threads with you; existing threads go on.',
+  })
+  @IsOptional()
+  @IsIn(VISIBILITIES)
+  visibility?: Visibility;
+
+  @ApiPropertyOptional({
+    description:
+      'false: you emit no read receipts and see none. Turning it back on reveals only reads made from then on.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  readReceipts?: boolean;
+}

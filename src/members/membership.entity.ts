@@ -1,0 +1,66 @@
+import { Check, Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+
+export type MemberRole = 'resident' | 'manager' | 'org_admin';
+export const MEMBER_ROLES: readonly MemberRole[] = ['resident', 'manager', 'org_admin'];
+export type Visibility = 'visible' | 'hidden';
+export const VISIBILITIES: readonly Visibility[] = ['visible', 'hidden'];
+
+@Entity({ tableName: 'orgs' })
+export class Org {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+}
+
+@Entity({ tableName: 'users' })
+export class User {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+}
+
+@Entity({ tableName: 'memberships' })
+@Check({
+  name: 'memberships_display_name_check',
+  expression: '((char_length(display_name) >= 1) AND (char_length(display_name) <= 200))',
+})
+@Index({
+  name: 'memberships_directory_idx',
+  expression:
+    'create index memberships_directory_idx on memberships (org_id, lower(display_name), user_id)',
+})
+export class Membership {
+  @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  userId!: string;
+
+  @Property({ type: 'text' })
+  displayName!: string;
+
+  @Enum({ items: () => [...MEMBER_ROLES], type: 'text' })
+  role!: MemberRole;
+
+  @Enum({ items: () => [...VISIBILITIES], type: 'text', default: 'visible' })
+  visibility: Visibility = 'visible';
+
+  @Property({ type: 'boolean', default: true })
+  readReceipts = true;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  receiptsSince!: Date;
+
+  @Property({ type: 'boolean', default: true })
+  active = true;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,74 @@
+import { Body, Controller, Delete, HttpCode, Put, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../platform/auth/decorators';
+import { ApiProblems } from '../platform/http/api-docs';
+import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
+import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
+import { ProvisionMemberDto } from './dto/provision-member.dto';
+import { MembersService } from './members.service';
+
+@ApiTags('provisioning')
+@ApiBearerAuth('bearer')
+@Roles('service')
+@Controller('admin/orgs/:orgId/members/:userId')
+@ApiUuidParam('orgId', 'The org; created on first use.')
+@ApiUuidParam('userId', 'The user (the identity provider’s `sub`).')
+@ApiProblems(400, 401, {
+  status: 403,
+  detail: 'This action requires the role service.',
+  description: 'Not a service token.',
+})
+export class ProvisioningController {
+  constructor(private readonly members: MembersService) {}
+
+  @Put()
+  @ApiOperation({
+    summary: 'Provision or update a member (service tokens only)',
+    description:
+      'Creates the membership (201) or updates it (200). Updating reactivates a deactivated member.',
+  })
+  @ApiCreatedResponse({ type: MembershipResponse, description: 'Created.' })
+  @ApiOkResponse({ type: MembershipResponse, description: 'Updated (and reactivated).' })
+  async provision(
+    @UuidParam('orgId') orgId: string,
+    @UuidParam('userId') userId: string,
+    @Body() body: ProvisionMemberDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MembershipResponse> {
+    const { member, created } = await this.members.provision(
+      orgId.toLowerCase(),
+      userId.toLowerCase(),
+      body,
+    );
+    void reply.status(created ? 201 : 200);
+    return toMembershipResponse(orgId.toLowerCase(), member);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Deactivate a member (service tokens only)',
+    description:
+      'Soft: their token gets 403, they cannot be messaged, their messages stay. Provisioning them again reactivates them.',
+  })
+  @ApiNoContentResponse({ description: 'Deactivated (or already inactive).' })
+  @ApiProblems({
+    status: 404,
+    detail: 'Member was not found.',
+    description: 'No such member in this org.',
+  })
+  async deactivate(
+    @UuidParam('orgId') orgId: string,
+    @UuidParam('userId') userId: string,
+  ): Promise<void> {
+    await this.members.deactivate(orgId.toLowerCase(), userId.toLowerCase());
+  }
+}

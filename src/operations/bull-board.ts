@@ -1,0 +1,52 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Queue } from 'bullmq';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/app-config';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/**
+ * The operators' queue dashboard, behind HTTP Basic auth with OPERATOR_USER / OPERATOR_PASSWORD
+ * (independent of member tokens).
+ */
+export async function mountBullBoard(
+  app: NestFastifyApplication,
+  queues: Queue[],
+  config: AppConfig,
+): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q, { allowRetries: true })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Resident Messaging queues' } },
+  });
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  const expected = Buffer.from(
+    'Basic ' +
+      Buffer.from(`${config.operator.user}:${config.operator.password}`).toString('base64'),
+  );
+  const fastify = app.getHttpAdapter().getInstance();
+  await fastify.register(async (instance) => {
+    instance.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        await reply
+          .status(401)
+          .header('www-authenticate', 'Basic realm="operators", charset="UTF-8"')
+          .type('application/problem+json')
+          .send({
+            type: 'https://resident-messaging.dev/problems/unauthorized',
+            title: 'Unauthorized',
+            status: 401,
+            detail: 'Operator credentials are required.',
+            instance: request.url.split('?')[0],
+          });
+      }
+    });
+    await instance.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
+  });
+}

@@ -1,0 +1,78 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Public } from '../platform/auth/decorators';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { RedisProbe } from './redis-probe.service';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly orm: MikroORM,
+    private readonly redis: RedisProbe,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness: the database answers',
+    description:
+      'The API is ready when PostgreSQL answers. Redis is reported under info.redis but does not make the API unready: messages are still accepted and their notifications follow once Redis is back.',
+  })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        status: 'ok',
+        info: { database: { status: 'up' }, redis: { status: 'up', required: false } },
+        error: {},
+        details: {},
+      },
+    },
+  })
+  @ApiServiceUnavailableResponse({ description: 'The database does not answer.' })
+  async ready(): Promise<HealthCheckResult> {
+    const redisUp = await this.redis.ping();
+    const result = await this.health.check([() => this.database()]);
+    const redis = { status: redisUp ? 'up' : 'down', required: false } as const;
+    result.info = { ...result.info, redis };
+    result.details = { ...result.details, redis };
+    if (this.config.workerEnabled) {
+      result.info.worker = { status: redisUp ? 'up' : 'down', inProcess: true };
+    }
+    return result;
+  }
+
+  private async database() {
+    const indicator = this.indicators.check('database');
+    try {
+      await this.orm.em.getConnection().execute('select 1');
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message.slice(0, 200) });
+    }
+  }
+}

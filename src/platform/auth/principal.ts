@@ -1,0 +1,48 @@
+import type { MemberRole } from '../../members/membership.entity';
+
+export type PrincipalRole = MemberRole | 'service';
+export const PRINCIPAL_ROLES: readonly PrincipalRole[] = [
+  'resident',
+  'manager',
+  'org_admin',
+  'service',
+];
+
+/** Who the verified token says the caller is. Set on the request by the JWT guard. */
+export interface Principal {
+  userId: string;
+  /** Null for service tokens: their org comes from the path. */
+  orgId: string | null;
+  role: PrincipalRole;
+  name: string | null;
+}
+
+export interface JwtClaims {
+  sub?: unknown;
+  org_id?: unknown;
+  role?: unknown;
+  name?: unknown;
+  exp?: unknown;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Validates the claims of an already verified token. Returns null when they are unusable. */
+export function principalFromClaims(claims: JwtClaims): Principal | null {
+  if (typeof claims.exp !== 'number') return null;
+  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) return null;
+  if (typeof claims.role !== 'string' || !PRINCIPAL_ROLES.includes(claims.role as PrincipalRole))
+    return null;
+  const role = claims.role as PrincipalRole;
+  let orgId: string | null = null;
+  if (role !== 'service') {
+    if (typeof claims.org_id !== 'string' || !UUID.test(claims.org_id)) return null;
+    orgId = claims.org_id.toLowerCase();
+  }
+  let name: string | null = null;
+  if (claims.name !== undefined && claims.name !== null) {
+    if (typeof claims.name !== 'string') return null;
+    name = claims.name.trim().slice(0, 200) || null;
+  }
+  return { userId: claims.sub.toLowerCase(), orgId, role, name };
+}

@@ -1,0 +1,113 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
+import { APP_ROLE } from '../../config/app-config';
+import { ormOptions } from './orm-options';
+
+/** Creates the database named in the owner URL when it does not exist yet. */
+export async function ensureDatabase(ownerUrl: string): Promise<boolean> {
+  const url = new URL(ownerUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  url.pathname = '/postgres';
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    await client.query(`create database ${quoteIdent(name)}`);
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(ownerUrl: string, name: string): Promise<void> {
+  const url = new URL(ownerUrl);
+  url.pathname = '/postgres';
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createDatabaseFromTemplate(
+  ownerUrl: string,
+  name: string,
+  template: string,
+): Promise<void> {
+  const url = new URL(ownerUrl);
+  url.pathname = '/postgres';
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies pending migrations as the owner. Returns the names applied. */
+export async function migrateUp(ownerUrl: string): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions({ url: ownerUrl, poolMax: 2 }));
+  try {
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+export interface MigrationStatus {
+  pending: string[];
+  /** True when the entities differ from the migrated schema (a migration is missing). */
+  schemaDrift: boolean;
+  driftSql: string;
+}
+
+export async function migrationStatus(ownerUrl: string): Promise<MigrationStatus> {
+  const orm = await MikroORM.init(ormOptions({ url: ownerUrl, poolMax: 2 }));
+  try {
+    const pending = (await orm.getMigrator().getPendingMigrations()).map((m) => m.name);
+    const diff = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false });
+    const driftSql = relevantDrift(diff);
+    return { pending, schemaDrift: driftSql.length > 0, driftSql };
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/**
+ * The entity model describes tables, columns, types, defaults, checks and indexes; foreign keys
+ * are declared in the migrations only (several are composite, over shared org_id columns), so
+ * the generator's wish to drop them is not drift.
+ */
+export function relevantDrift(diffSql: string): string {
+  return diffSql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s && !/^alter table "[^"]+" drop constraint "?[a-z0-9_]+_fkey"?$/i.test(s))
+    .join(';\n');
+}
+
+/**
+ * Lets the app role log in. Development uses a known password so that the derived
+ * DATABASE_APP_URL works out of the box; deployments pass DATABASE_APP_PASSWORD to migration:up
+ * (or provision the login out of band).
+ */
+export async function enableDevAppLogin(ownerUrl: string, password = APP_ROLE): Promise<void> {
+  const client = new Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    const literal = (await client.query<{ q: string }>('select quote_literal($1) as q', [password]))
+      .rows[0].q;
+    await client.query(`alter role ${APP_ROLE} login password ${literal}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

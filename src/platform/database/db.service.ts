@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { TenantContext } from '../tenancy/tenant-context';
+
+/**
+ * Raw SQL inside the current tenant transaction. Hot paths use this rather than the ORM's unit of
+ * work: a handful of statements, no identity map. Placeholders are `?` (knex style).
+ */
+@Injectable()
+export class Db {
+  query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return TenantContext.em().execute<T[]>(sql, params, 'all');
+  }
+
+  async one<T>(sql: string, params: unknown[] = []): Promise<T | null> {
+    const rows = await this.query<T>(sql, params);
+    return rows[0] ?? null;
+  }
+}

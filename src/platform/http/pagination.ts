@@ -1,0 +1,109 @@
+import { Type as TransformType } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Problems } from './problem';
+import { IsCursor } from './decorators';
+
+export const DEFAULT_PAGE_LIMIT = 20;
+export const MAX_PAGE_LIMIT = 100;
+
+export class PageQuery {
+  @ApiPropertyOptional({
+    description: 'Items per page, 1–100.',
+    minimum: 1,
+    maximum: MAX_PAGE_LIMIT,
+    default: DEFAULT_PAGE_LIMIT,
+    example: 20,
+  })
+  @IsOptional()
+  @TransformType(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 100' })
+  @Min(1, { message: 'limit must be an integer between 1 and 100' })
+  @Max(MAX_PAGE_LIMIT, { message: 'limit must be an integer between 1 and 100' })
+  limit?: number;
+
+  @IsCursor()
+  cursor?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** Swagger schema for a cursor page of `item`. */
+export function PageOf<T>(item: new () => T, name: string) {
+  class PageResponse {
+    @ApiProperty({ type: () => [item] })
+    data!: T[];
+
+    @ApiProperty({
+      type: String,
+      nullable: true,
+      description: 'Pass as `cursor` to get the next page; null on the last page.',
+      example: null,
+    })
+    nextCursor!: string | null;
+  }
+  Object.defineProperty(PageResponse, 'name', { value: name });
+  return PageResponse;
+}
+
+/** Opaque cursors: base64url of a JSON array of the sort key. */
+export function encodeCursor(key: ReadonlyArray<string | number | null>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor<T extends (string | number | null)[]>(
+  cursor: string,
+  shape: readonly ('string' | 'number' | 'uuid' | 'timestamp')[],
+): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw malformed();
+  }
+  if (!Array.isArray(value) || value.length !== shape.length) throw malformed();
+  shape.forEach((kind, i) => {
+    const v: unknown = value[i];
+    const ok =
+      kind === 'number'
+        ? typeof v === 'number' && Number.isFinite(v)
+        : kind === 'uuid'
+          ? typeof v === 'string' && UUID.test(v)
+          : kind === 'timestamp'
+            ? typeof v === 'string' && !Number.isNaN(Date.parse(v))
+            : typeof v === 'string';
+    if (!ok) throw malformed();
+  });
+  return value as T;
+}
+
+export function pageLimit(limit: number | undefined): number {
+  return limit ?? DEFAULT_PAGE_LIMIT;
+}
+
+/** Fetch limit + 1 rows, then call this to cut the page and build its cursor. */
+export function toPage<R, T>(
+  rows: R[],
+  limit: number,
+  map: (row: R) => T,
+  keyOf: (row: R) => (string | number | null)[],
+): Page<T> {
+  const more = rows.length > limit;
+  const slice = more ? rows.slice(0, limit) : rows;
+  return {
+    data: slice.map(map),
+    nextCursor: more ? encodeCursor(keyOf(slice[slice.length - 1])) : null,
+  };
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function malformed() {
+  return Problems.badRequest(
+    'cursor is malformed; pass back the nextCursor of a previous page',
+    'cursor',
+  );
+}

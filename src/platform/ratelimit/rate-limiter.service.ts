@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/app-config';
+
+const SCRIPT = `
+local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
+if hits == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+return {hits, ttl}`;
+
+export interface Consumption {
+  hits: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+/**
+ * Fixed-window counters in Redis, shared by every API instance. Fails open: when Redis is down,
+ * slow or paused, requests are allowed (a breaker skips Redis for a second after a failure so a
+ * stalled Redis does not add latency to every request).
+ */
+@Injectable()
+export class RateLimiter implements OnModuleDestroy {
+  private readonly logger = new Logger(RateLimiter.name);
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private openUntil = 0;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.prefix = `${config.redis.queuePrefix}:rl:`;
+    this.redis = new Redis(config.redis.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 100,
+      lazyConnect: false,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+    this.redis.on('error', () => undefined);
+    this.redis.defineCommand('rmConsume', { numberOfKeys: 1, lua: SCRIPT });
+  }
+
+  /** Adds `cost` hits to the window; null when Redis could not be asked (fail open). */
+  async consume(key: string, windowMs: number, cost = 1): Promise<Consumption | null> {
+    if (Date.now() < this.openUntil) return null;
+    try {
+      const [hits, ttl] = await (
+        this.redis as unknown as {
+          rmConsume(k: string, w: number, c: number): Promise<[number, number]>;
+        }
+      ).rmConsume(this.prefix + key, windowMs, cost);
+      return { hits, resetMs: ttl > 0 ? ttl : windowMs };
+    } catch (error) {
+      this.openUntil = Date.now() + 1000;
+      this.logger.warn(`rate limiting skipped (Redis unavailable): ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Current hits without adding any. */
+  async peek(key: string): Promise<number | null> {
+    if (Date.now() < this.openUntil) return null;
+    try {
+      const value = await this.redis.get(this.prefix + key);
+      return value ? Number(value) : 0;
+    } catch {
+      this.openUntil = Date.now() + 1000;
+      return null;
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.redis.disconnect();
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,228 @@
+import { createServer, type Server } from 'node:http';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { Client } from 'pg';
+import { startTestApp, bearer, type TestApp } from '../support/test-app';
+import { urlFor } from '../support/env';
+
+describe('authentication (SPEC §3)', () => {
+  let t: TestApp;
+  const secret = () => t.config.auth.jwtSecret!;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  const expect401 = async (authorization: string | undefined) => {
+    const req = t.http().get('/api/v1/me');
+    if (authorization !== undefined) req.set('authorization', authorization);
+    const res = await req;
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+    expect(res.body.type).toMatch(/\/unauthorized$/);
+    return res;
+  };
+
+  const claims = () => ({ sub: randomUUID(), org_id: randomUUID(), role: 'resident', name: 'Ann' });
+
+  it('refuses a missing token', () => expect401(undefined));
+  it('refuses a malformed token', () => expect401('Bearer not.a.jwt'));
+  it('refuses a non-bearer scheme', () =>
+    expect401(`Basic ${Buffer.from('a:b').toString('base64')}`));
+  it('refuses a token signed with another secret', () =>
+    expect401(
+      `Bearer ${jwt.sign(claims(), 'another-secret-another-secret-another', { expiresIn: 60 })}`,
+    ));
+  it('refuses an expired token and says so', async () => {
+    const res = await expect401(
+      `Bearer ${jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 10 }, secret())}`,
+    );
+    expect(res.body.detail).toMatch(/expired/);
+  });
+  it('refuses a token without exp', () => expect401(`Bearer ${jwt.sign(claims(), secret())}`));
+  it('refuses alg: none', () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ ...claims(), exp: Math.floor(Date.now() / 1000) + 60 }),
+    ).toString('base64url');
+    return expect401(`Bearer ${header}.${body}.`);
+  });
+  it('refuses claims that are not usable (sub not a uuid, unknown role, member without org)', async () => {
+    for (const bad of [
+      { ...claims(), sub: 'alice' },
+      { ...claims(), role: 'superadmin' },
+      { sub: randomUUID(), role: 'resident' },
+    ]) {
+      await expect401(`Bearer ${jwt.sign(bad, secret(), { expiresIn: 60 })}`);
+    }
+  });
+
+  it('provisions the membership just in time from the claims, once under concurrent first requests', async () => {
+    const orgId = randomUUID();
+    const userId = randomUUID();
+    const token = t.tokenFor({ sub: userId, orgId, role: 'manager', name: 'Mia Manager' });
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => t.http().get('/api/v1/me').set(bearer({ token }))),
+    );
+    for (const res of responses) {
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        orgId,
+        userId,
+        role: 'manager',
+        displayName: 'Mia Manager',
+        active: true,
+      });
+    }
+    const db = new Client({ connectionString: urlFor(t.database) });
+    await db.connect();
+    const { rows } = await db.query(
+      'select count(*)::int as n from memberships where user_id = $1',
+      [userId],
+    );
+    await db.end();
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('refreshes name and role from the token when they change', async () => {
+    const orgId = randomUUID();
+    const userId = randomUUID();
+    await t
+      .http()
+      .get('/api/v1/me')
+      .set(bearer({ token: t.tokenFor({ sub: userId, orgId, role: 'resident', name: 'Old' }) }))
+      .expect(200);
+    const res = await t
+      .http()
+      .get('/api/v1/me')
+      .set(
+        bearer({ token: t.tokenFor({ sub: userId, orgId, role: 'org_admin', name: 'New Name' }) }),
+      );
+    expect(res.body).toMatchObject({ displayName: 'New Name', role: 'org_admin' });
+  });
+
+  it('answers 403 for a deactivated membership and reactivates on provisioning', async () => {
+    const orgId = t.createOrg();
+    const member = await t.createMember(orgId);
+    await t.http().get('/api/v1/me').set(bearer(member)).expect(200);
+    await t
+      .http()
+      .delete(`/api/v1/admin/orgs/${orgId}/members/${member.userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .expect(204);
+    const refused = await t.http().get('/api/v1/me').set(bearer(member));
+    expect(refused.status).toBe(403);
+    expect(refused.body.type).toMatch(/\/membership-inactive$/);
+    const again = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${orgId}/members/${member.userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: member.displayName, role: 'resident' });
+    expect(again.status).toBe(200);
+    expect(again.body.active).toBe(true);
+    await t.http().get('/api/v1/me').set(bearer(member)).expect(200);
+  });
+
+  it('keeps members out of the provisioning API (403) and service tokens out of member routes (403)', async () => {
+    const orgId = t.createOrg();
+    const member = await t.createMember(orgId, { role: 'org_admin' });
+    const res = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${orgId}/members/${randomUUID()}`)
+      .set(bearer(member))
+      .send({ displayName: 'X', role: 'resident' });
+    expect(res.status).toBe(403);
+    expect(res.body.status).toBe(403);
+    const svc = await t.http().get('/api/v1/me').set('authorization', `Bearer ${t.serviceToken()}`);
+    expect(svc.status).toBe(403);
+  });
+
+  it('answers 404 when deactivating an unknown member', async () => {
+    const res = await t
+      .http()
+      .delete(`/api/v1/admin/orgs/${t.createOrg()}/members/${randomUUID()}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`);
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('authentication with a JWKS (RS256/ES256)', () => {
+  let t: TestApp;
+  let server: Server;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = 'test-key-1';
+
+  beforeAll(async () => {
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
+    server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    t = await startTestApp({
+      JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      JWT_ISSUER: 'https://idp.test',
+      JWT_AUDIENCE: 'resident-messaging',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const sign = (options: jwt.SignOptions, key: jwt.Secret = privateKey) =>
+    jwt.sign({ sub: randomUUID(), org_id: randomUUID(), role: 'resident', name: 'Rita' }, key, {
+      expiresIn: 60,
+      issuer: 'https://idp.test',
+      audience: 'resident-messaging',
+      ...options,
+    });
+
+  it('accepts an RS256 token from the key set', async () => {
+    const res = await t
+      .http()
+      .get('/api/v1/me')
+      .set('authorization', `Bearer ${sign({ algorithm: 'RS256', keyid: kid })}`);
+    expect(res.status).toBe(200);
+    expect(res.body.displayName).toBe('Rita');
+  });
+
+  it('refuses an HS256 token even when signed with the public key material', async () => {
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const forged = jwt.sign(
+      {
+        sub: randomUUID(),
+        org_id: randomUUID(),
+        role: 'resident',
+        exp: Math.floor(Date.now() / 1000) + 60,
+      },
+      pem,
+      { algorithm: 'HS256', keyid: kid },
+    );
+    const res = await t.http().get('/api/v1/me').set('authorization', `Bearer ${forged}`);
+    expect(res.status).toBe(401);
+  });
+
+  it('checks issuer and audience', async () => {
+    for (const options of [{ issuer: 'https://evil.test' }, { audience: 'someone-else' }]) {
+      const res = await t
+        .http()
+        .get('/api/v1/me')
+        .set('authorization', `Bearer ${sign({ algorithm: 'RS256', keyid: kid, ...options })}`);
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('refuses a token signed by a key that is not in the set', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const res = await t
+      .http()
+      .get('/api/v1/me')
+      .set('authorization', `Bearer ${sign({ algorithm: 'RS256', keyid: kid }, other)}`);
+    expect(res.status).toBe(401);
+  });
+});

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { loadConfig, type AppConfig } from '../../src/config/app-config';
+import { createHttpApp } from '../../src/http-app';
+import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
+import { mintToken } from '../../src/platform/auth/tokens';
+import type { MemberRole, Visibility } from '../../src/members/membership.entity';
+import { OWNER_URL, REDIS_URL, TEMPLATE_DB, urlFor } from './env';
+
+export interface Member {
+  orgId: string;
+  userId: string;
+  role: MemberRole;
+  displayName: string;
+  token: string;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  database: string;
+  http: () => TestAgent;
+  /** Starts an org (it exists from its first provisioning call). */
+  createOrg(): string;
+  createMember(
+    orgId: string,
+    options?: {
+      role?: MemberRole;
+      displayName?: string;
+      visibility?: Visibility;
+      readReceipts?: boolean;
+    },
+  ): Promise<Member>;
+  tokenFor(claims: {
+    sub: string;
+    orgId?: string;
+    role: Member['role'] | 'service';
+    name?: string;
+  }): string;
+  serviceToken(): string;
+  close(): Promise<void>;
+}
+
+/** A fresh database copied from the migrated template, for one spec file. */
+export async function createTestDatabase(): Promise<string> {
+  const name = `rm_t_${process.pid}_${randomUUID().slice(0, 8)}`;
+  await createDatabaseFromTemplate(OWNER_URL, name, TEMPLATE_DB);
+  return name;
+}
+
+export function testConfig(database: string, env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: urlFor(database),
+    REDIS_URL,
+    QUEUE_PREFIX: `t-${randomUUID().slice(0, 8)}`,
+    WORKER_ENABLED: 'false',
+    LOG_LEVEL: 'silent',
+    DEV_SEED: 'false',
+    ...env,
+  });
+}
+
+/** Boots the real HTTP application (Fastify, guards, interceptors) against its own database. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = testConfig(database, env);
+  let app: NestFastifyApplication;
+  try {
+    app = await createHttpApp(config);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    await dropDatabase(OWNER_URL, database);
+    throw error;
+  }
+  const secret = config.auth.jwtSecret ?? '';
+  const http = () => request(app.getHttpServer());
+  const tokenFor: TestApp['tokenFor'] = (claims) => mintToken(secret, claims);
+  const serviceToken = () => tokenFor({ sub: randomUUID(), role: 'service' });
+  let counter = 0;
+
+  return {
+    app,
+    config,
+    database,
+    http,
+    createOrg: () => randomUUID(),
+    async createMember(orgId, options = {}) {
+      const userId = randomUUID();
+      const role = options.role ?? 'resident';
+      const displayName = options.displayName ?? `Member ${++counter} ${userId.slice(0, 4)}`;
+      const body: Record<string, unknown> = { displayName, role };
+      if (options.visibility) body.visibility = options.visibility;
+      if (options.readReceipts !== undefined) body.readReceipts = options.readReceipts;
+      const res = await http()
+        .put(`/api/v1/admin/orgs/${orgId}/members/${userId}`)
+        .set('authorization', `Bearer ${serviceToken()}`)
+        .send(body);
+      if (res.status !== 201)
+        throw new Error(`createMember: ${res.status} ${JSON.stringify(res.body)}`);
+      return {
+        orgId,
+        userId,
+        role,
+        displayName,
+        token: tokenFor({ sub: userId, orgId, role, name: displayName }),
+      };
+    },
+    tokenFor,
+    serviceToken,
+    async close() {
+      await app.close();
+      await dropDatabase(OWNER_URL, database);
+    },
+  };
+}
+
+export const bearer = (member: { token: string }) => ({ authorization: `Bearer ${member.token}` });
