@@ -1,4 +1,6 @@
 import { Migration20261126120000_foundation } from './Migration20261126120000_foundation';
+import { Migration20261126130000_messaging } from './Migration20261126130000_messaging';
+import { Migration20261126140000_blocks } from './Migration20261126140000_blocks';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -6,4 +8,6 @@ import { Migration20261126120000_foundation } from './Migration20261126120000_fo
  */
 export const migrationsList = [
   { name: 'Migration20261126120000_foundation', class: Migration20261126120000_foundation },
+  { name: 'Migration20261126130000_messaging', class: Migration20261126130000_messaging },
+  { name: 'Migration20261126140000_blocks', class: Migration20261126140000_blocks },
 ];

@@ -15,7 +15,10 @@ import { RateLimitModule } from './platform/ratelimit/rate-limit.module';
 import { RedisThrottlerStorage } from './platform/ratelimit/redis-throttler.storage';
 import { UserThrottlerGuard } from './platform/ratelimit/user-throttler.guard';
 import { TenantContextInterceptor } from './platform/tenancy/tenant-context.interceptor';
+import { BlocksModule } from './blocks/blocks.module';
 import { MembersModule } from './members/members.module';
+import { MessagesModule } from './messages/messages.module';
+import { ThreadsModule } from './threads/threads.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
 
@@ -81,6 +84,9 @@ export class AppModule {
         AuthModule,
         OperationsModule,
         MembersModule,
+        MessagesModule,
+        ThreadsModule,
+        BlocksModule,
       ],
       providers: httpProviders,
     };

@@ -8,10 +8,39 @@ import { Problems } from '../platform/http/problem';
 import { Membership } from './membership.entity';
 import type { ProvisionMemberDto } from './dto/provision-member.dto';
 import type { UpdateSettingsDto } from './dto/update-settings.dto';
+import type { RecipientsQuery } from './dto/recipients.query';
+import type { MemberSummary } from './dto/member-summary.response';
+import { decodeCursor, pageLimit, toPage, type Page } from '../platform/http/pagination';
+import { MembersRepository } from './members.repository';
 
 /** Memberships: the caller's own settings and the service provisioning API. */
 @Injectable()
 export class MembersService {
+  constructor(private readonly repo: MembersRepository) {}
+
+  /** The recipient directory: who the caller may message. */
+  async recipients(tenant: Tenant, query: RecipientsQuery): Promise<Page<MemberSummary>> {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor
+      ? decodeCursor<[string, string]>(query.cursor, ['string', 'uuid'])
+      : null;
+    const search = query.q?.trim() || null;
+    const rows = await this.repo.directory({
+      orgId: tenant.orgId,
+      callerId: tenant.userId,
+      staff: tenant.role !== 'resident',
+      search,
+      after,
+      limit: limit + 1,
+    });
+    return toPage(
+      rows,
+      limit,
+      (r) => ({ userId: r.userId, displayName: r.displayName, role: r.role }),
+      (r) => [r.sortKey, r.userId],
+    );
+  }
+
   async updateSettings(tenant: Tenant, changes: UpdateSettingsDto): Promise<MemberSnapshot> {
     const em = TenantContext.em();
     const membership = await em.findOneOrFail(Membership, {

@@ -6,15 +6,18 @@ import {
   ensureDatabase,
   migrateUp,
 } from '../../src/platform/database/bootstrap';
-import { TEMPLATE_DB, urlFor } from './env';
+import { urlFor } from './env';
 
 /**
  * Migrates a template database once per run; each spec file then gets its own copy
  * (CREATE DATABASE … TEMPLATE), so specs run in parallel without sharing rows.
  */
 export default async function globalSetup(): Promise<void> {
-  const templateUrl = urlFor(TEMPLATE_DB);
-  await dropDatabase(templateUrl, TEMPLATE_DB);
+  process.env.RM_TEST_RUN = String(process.pid);
+  const template = `rm_tpl_${process.pid}`;
+  await dropLeftovers();
+  const templateUrl = urlFor(template);
+  await dropDatabase(templateUrl, template);
   await ensureDatabase(templateUrl);
   await migrateUp(templateUrl);
   await enableDevAppLogin(templateUrl);
@@ -23,19 +26,31 @@ export default async function globalSetup(): Promise<void> {
   for (const key of Object.keys(globalThis)) {
     if (key.startsWith('mikro-orm-')) delete (globalThis as Record<string, unknown>)[key];
   }
-  // Leftovers of interrupted runs.
+}
+
+/** Databases of earlier runs whose process is gone (interrupted runs). */
+async function dropLeftovers(): Promise<void> {
   const client = new Client({ connectionString: urlFor('postgres') });
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>(
-      `select datname from pg_database where datname like 'rm_t\\_%' escape '\\'
-         and datname <> $1`,
-      [TEMPLATE_DB],
+      `select datname from pg_database where datname ~ '^rm_(t|tpl)_[0-9]+'`,
     );
-    for (const row of rows) {
-      await client.query(`drop database if exists "${row.datname}" with (force)`);
+    for (const { datname } of rows) {
+      const pid = Number(/^rm_(?:t|tpl)_(\d+)/.exec(datname)?.[1]);
+      if (pid && !alive(pid))
+        await client.query(`drop database if exists "${datname}" with (force)`);
     }
   } finally {
     await client.end();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -7,7 +7,7 @@ import { createHttpApp } from '../../src/http-app';
 import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
 import { mintToken } from '../../src/platform/auth/tokens';
 import type { MemberRole, Visibility } from '../../src/members/membership.entity';
-import { OWNER_URL, REDIS_URL, TEMPLATE_DB, urlFor } from './env';
+import { OWNER_URL, REDIS_URL, runId, templateDb, urlFor } from './env';
 
 export interface Member {
   orgId: string;
@@ -45,8 +45,8 @@ export interface TestApp {
 
 /** A fresh database copied from the migrated template, for one spec file. */
 export async function createTestDatabase(): Promise<string> {
-  const name = `rm_t_${process.pid}_${randomUUID().slice(0, 8)}`;
-  await createDatabaseFromTemplate(OWNER_URL, name, TEMPLATE_DB);
+  const name = `rm_t_${runId()}_${randomUUID().slice(0, 8)}`;
+  await createDatabaseFromTemplate(OWNER_URL, name, templateDb());
   return name;
 }
 

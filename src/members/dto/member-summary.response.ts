@@ -1,0 +1,14 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MEMBER_ROLES, type MemberRole } from '../membership.entity';
+
+/** How a member appears to others: in participants, senders and the directory. */
+export class MemberSummary {
+  @ApiProperty({ format: 'uuid', example: '7e57a000-0000-4000-8000-0000000000a1' })
+  userId!: string;
+
+  @ApiProperty({ example: 'Alice Martin' })
+  displayName!: string;
+
+  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  role!: MemberRole;
+}

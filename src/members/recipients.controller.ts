@@ -1,0 +1,32 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentTenant } from '../platform/auth/decorators';
+import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import type { Page } from '../platform/http/pagination';
+import type { Tenant } from '../platform/tenancy/tenant-context';
+import type { MemberSummary } from './dto/member-summary.response';
+import { RecipientPageResponse } from './dto/recipient.response';
+import { RecipientsQuery } from './dto/recipients.query';
+import { MembersService } from './members.service';
+
+@ApiTags('threads')
+@ApiMemberRoute()
+@Controller('messages/recipients')
+export class RecipientsController {
+  constructor(private readonly members: MembersService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'The members I may message',
+    description:
+      'Active members of your org other than you, by display name. Residents see visible members only; managers and org admins also see hidden ones.',
+  })
+  @ApiOkResponse({ type: RecipientPageResponse })
+  @ApiProblems(400)
+  list(
+    @CurrentTenant() tenant: Tenant,
+    @Query() query: RecipientsQuery,
+  ): Promise<Page<MemberSummary>> {
+    return this.members.recipients(tenant, query);
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+
+export const DEFAULT_MESSAGE_PAGE = 50;
+
+export class MessagesQuery {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The newest `limit` messages before this message id.',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'before must be a message id (UUID)' })
+  before?: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The oldest `limit` messages after this message id (what polling clients call).',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'after must be a message id (UUID)' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_MESSAGE_PAGE })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 100' })
+  @Min(1, { message: 'limit must be an integer between 1 and 100' })
+  @Max(100, { message: 'limit must be an integer between 1 and 100' })
+  limit?: number;
+}

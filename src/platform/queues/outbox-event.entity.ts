@@ -1,0 +1,48 @@
+import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+
+export const EVENT_TYPES = [
+  'thread.created',
+  'message.created',
+  'message.deleted',
+  'message.read',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A domain event written in the same transaction as the change it describes. */
+@Entity({ tableName: 'outbox_events' })
+@Index({
+  name: 'outbox_events_unpublished_idx',
+  expression:
+    'create index outbox_events_unpublished_idx on outbox_events (created_at) where published_at is null',
+})
+export class OutboxEvent {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'uuid' })
+  orgId!: string;
+
+  @Enum({ items: () => [...EVENT_TYPES], type: 'text' })
+  type!: EventType;
+
+  @Property({ type: 'uuid' })
+  threadId!: string;
+
+  @Property({ type: 'uuid', nullable: true })
+  messageId?: string | null;
+
+  @Property({ type: 'uuid' })
+  actorId!: string;
+
+  @Property({ type: 'integer', nullable: true })
+  seq?: number | null;
+
+  @Property({ type: 'json', defaultRaw: `'{}'` })
+  data!: Record<string, unknown>;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  publishedAt?: Date | null;
+}
