@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../platform/database/db.service';
+import { Db, type SqlQuery } from '../platform/database/db.service';
 import type { MemberRole } from '../members/membership.entity';
 
 /** One side of a direct thread, as needed to render messages and receipts. */
@@ -68,6 +68,58 @@ export const SEEN_AT = `
 /** Who may see message m: its sender, or the other participant unless withheld or blocking. */
 const VISIBLE = `(m.sender_id = ?::uuid or (not m.withheld and not ?::boolean))`;
 
+export interface PageRange {
+  beforeSeq?: number;
+  afterSeq?: number;
+}
+
+/**
+ * The hot read queries, as builders so that tests can EXPLAIN exactly what runs
+ * (test/messaging/query-plans.test.ts).
+ */
+export const MessageQueries = {
+  /**
+   * A page of messages the viewer may see: newest first before `beforeSeq` (or from the end), or
+   * oldest first after `afterSeq`. The caller orders the result chronologically.
+   */
+  page(ctx: ViewerContext, range: PageRange, limit: number): SqlQuery {
+    const params: unknown[] = [
+      ctx.me.userId,
+      ctx.other.userId,
+      ctx.me.userId,
+      ctx.threadId,
+      ctx.me.userId,
+      ctx.blocksOther,
+    ];
+    let where = '';
+    if (range.beforeSeq !== undefined) {
+      where = 'and m.seq < ?';
+      params.push(range.beforeSeq);
+    } else if (range.afterSeq !== undefined) {
+      where = 'and m.seq > ?';
+      params.push(range.afterSeq);
+    }
+    params.push(limit);
+    const order = range.afterSeq !== undefined ? 'asc' : 'desc';
+    return {
+      sql: `select ${MESSAGE_COLUMNS}, ${SEEN_AT} as "seenAt"
+              from messages m
+             where m.thread_id = ? and ${VISIBLE} ${where}
+             order by m.seq ${order}
+             limit ?`,
+      params,
+    };
+  },
+
+  unreadCount(orgId: string, userId: string): SqlQuery {
+    return {
+      sql: `select coalesce(sum(unread_count), 0)::int as total, count(*)::int as threads
+              from thread_participants where org_id = ? and user_id = ? and unread_count > 0`,
+      params: [orgId, userId],
+    };
+  },
+};
+
 @Injectable()
 export class MessagesRepository {
   constructor(private readonly db: Db) {}
@@ -129,30 +181,8 @@ export class MessagesRepository {
    * A page of messages the viewer may see: newest first before `beforeSeq` (or from the end), or
    * oldest first after `afterSeq`. The caller orders the result chronologically.
    */
-  page(
-    ctx: ViewerContext,
-    range: { beforeSeq?: number; afterSeq?: number },
-    limit: number,
-  ): Promise<MessageRow[]> {
-    const params: unknown[] = [ctx.threadId, ctx.me.userId, ctx.blocksOther];
-    let where = '';
-    if (range.beforeSeq !== undefined) {
-      where = 'and m.seq < ?';
-      params.push(range.beforeSeq);
-    } else if (range.afterSeq !== undefined) {
-      where = 'and m.seq > ?';
-      params.push(range.afterSeq);
-    }
-    params.push(limit);
-    const order = range.afterSeq !== undefined ? 'asc' : 'desc';
-    return this.db.query<MessageRow>(
-      `select ${MESSAGE_COLUMNS}, ${SEEN_AT} as "seenAt"
-         from messages m
-        where m.thread_id = ? and ${VISIBLE} ${where}
-        order by m.seq ${order}
-        limit ?`,
-      [ctx.me.userId, ctx.other.userId, ctx.me.userId, ...params],
-    );
+  page(ctx: ViewerContext, range: PageRange, limit: number): Promise<MessageRow[]> {
+    return this.db.run<MessageRow>(MessageQueries.page(ctx, range, limit));
   }
 
   async byId(ctx: ViewerContext, messageId: string): Promise<MessageRow | null> {
@@ -231,10 +261,8 @@ export class MessagesRepository {
   }
 
   async unreadCount(orgId: string, userId: string): Promise<{ total: number; threads: number }> {
-    const row = await this.db.one<{ total: number; threads: number }>(
-      `select coalesce(sum(unread_count), 0)::int as total, count(*)::int as threads
-         from thread_participants where org_id = ? and user_id = ? and unread_count > 0`,
-      [orgId, userId],
+    const [row] = await this.db.run<{ total: number; threads: number }>(
+      MessageQueries.unreadCount(orgId, userId),
     );
     return row ?? { total: 0, threads: 0 };
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../platform/database/db.service';
+import { Db, type SqlQuery } from '../platform/database/db.service';
 import type { MemberRole } from '../members/membership.entity';
 import type { MessageRow } from '../messages/messages.repository';
 
@@ -52,6 +52,31 @@ const THREAD_SELECT = `
     join memberships om on om.org_id = tp.org_id and om.user_id = tp.other_user_id
     left join messages m on m.thread_id = tp.thread_id and m.seq = tp.last_visible_seq`;
 
+/** The thread list query, as a builder so that tests can EXPLAIN exactly what runs. */
+export const ThreadQueries = {
+  list(
+    orgId: string,
+    userId: string,
+    limit: number,
+    after: [activityKey: string, threadId: string] | null,
+  ): SqlQuery {
+    const params: unknown[] = [orgId, userId];
+    let cursor = '';
+    if (after) {
+      cursor = 'and (tp.activity_at, tp.thread_id) < (?::timestamptz, ?::uuid)';
+      params.push(...after);
+    }
+    params.push(limit);
+    return {
+      sql: `${THREAD_SELECT}
+             where tp.org_id = ? and tp.user_id = ? and tp.listed ${cursor}
+             order by tp.activity_at desc, tp.thread_id desc
+             limit ?`,
+      params,
+    };
+  },
+};
+
 export type StartStatus = 'created' | 'existing' | 'not-found' | 'blocked-by-you';
 
 @Injectable()
@@ -77,20 +102,7 @@ export class ThreadsRepository {
     limit: number,
     after: [activityKey: string, threadId: string] | null,
   ): Promise<ThreadRow[]> {
-    const params: unknown[] = [orgId, userId];
-    let cursor = '';
-    if (after) {
-      cursor = 'and (tp.activity_at, tp.thread_id) < (?::timestamptz, ?::uuid)';
-      params.push(...after);
-    }
-    params.push(limit);
-    const rows = await this.db.query<RawThreadRow>(
-      `${THREAD_SELECT}
-        where tp.org_id = ? and tp.user_id = ? and tp.listed ${cursor}
-        order by tp.activity_at desc, tp.thread_id desc
-        limit ?`,
-      params,
-    );
+    const rows = await this.db.run<RawThreadRow>(ThreadQueries.list(orgId, userId, limit, after));
     return rows.map(unpack);
   }
 
