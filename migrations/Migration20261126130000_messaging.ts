@@ -136,6 +136,11 @@ export class Migration20261126130000_messaging extends Migration {
     this.addSql(`grant select, insert on message_reads, outbox_events to rm_app`);
     this.addSql(`grant select, insert, delete on user_blocks to rm_app`);
 
+    // Hook: reading a thread (or replying in it) also marks its notifications read. A no-op until
+    // the notifications migration replaces it.
+    this.addSql(`
+      create or replace function rm_after_read(p_thread uuid, p_user uuid) returns void
+      language plpgsql as $$ begin null; end $$`);
     this.addSql(START_THREAD);
     this.addSql(SEND_MESSAGE);
     this.addSql(MARK_READ);
@@ -147,6 +152,7 @@ export class Migration20261126130000_messaging extends Migration {
       'rm_mark_read(uuid, uuid, uuid)',
       'rm_delete_message(uuid, uuid, uuid)',
       'rm_refresh_participant(uuid, uuid)',
+      'rm_after_read(uuid, uuid)',
     ]) {
       this.addSql(`grant execute on function ${fn} to rm_app`);
     }
@@ -159,6 +165,7 @@ export class Migration20261126130000_messaging extends Migration {
       'rm_mark_read(uuid, uuid, uuid)',
       'rm_delete_message(uuid, uuid, uuid)',
       'rm_refresh_participant(uuid, uuid)',
+      'rm_after_read(uuid, uuid)',
     ]) {
       this.addSql(`drop function if exists ${fn}`);
     }
@@ -287,7 +294,7 @@ begin
   end if;
 
   -- Lock the thread first: it orders sends and serializes them with blocks.
-  perform 1 from message_threads t where t.id = p_thread for update;
+  perform 1 from message_threads t where t.id = p_thread for no key update;
   if not found then
     return query select 'not-found'::text, null::uuid, null::integer, null::timestamptz;
     return;
@@ -325,6 +332,7 @@ begin
       unread_count = 0,
       last_visible_seq = v_seq, last_message_at = v_now, activity_at = v_now, listed = true
     where tp.thread_id = p_thread and tp.user_id = p_sender;
+  perform rm_after_read(p_thread, p_sender);
   -- The recipient's row is written either way, so a withheld send costs what a normal one does.
   update thread_participants tp set
       unread_count = tp.unread_count + case when v_withheld then 0 else 1 end,
@@ -362,7 +370,7 @@ declare
 begin
   -- Lock the reader's row first: the unread recount below then sees every send committed before.
   select * into v_me from thread_participants tp
-    where tp.thread_id = p_thread and tp.user_id = p_reader for update;
+    where tp.thread_id = p_thread and tp.user_id = p_reader for no key update;
   if not found then
     return query select 'not-found'::text, null::integer, null::timestamptz, null::uuid;
     return;
@@ -395,6 +403,7 @@ begin
          where m.thread_id = p_thread and m.seq > v_target and m.sender_id <> p_reader
            and not m.withheld and m.deleted_at is null) end
     where tp.thread_id = p_thread and tp.user_id = p_reader;
+  perform rm_after_read(p_thread, p_reader);
   select m.id into v_target_id from messages m where m.thread_id = p_thread and m.seq = v_target;
   select ms.read_receipts into v_receipts from memberships ms where ms.org_id = v_org and ms.user_id = p_reader;
   if v_receipts then
@@ -422,7 +431,7 @@ begin
     return query select 'not-found'::text;
     return;
   end if;
-  select * into v_msg from messages m where m.id = p_message and m.thread_id = p_thread for update;
+  select * into v_msg from messages m where m.id = p_message and m.thread_id = p_thread for no key update;
   if not found or not (v_msg.sender_id = p_user or (not v_msg.withheld and not v_me.blocks_other)) then
     return query select 'not-found'::text;
     return;
@@ -459,7 +468,7 @@ declare
   v_created timestamptz;
   v_last record;
 begin
-  select * into v_me from thread_participants tp where tp.thread_id = p_thread and tp.user_id = p_user for update;
+  select * into v_me from thread_participants tp where tp.thread_id = p_thread and tp.user_id = p_user for no key update;
   if not found then
     return;
   end if;

@@ -44,7 +44,7 @@ export class Migration20261126140000_blocks extends Migration {
         select t.id into v_thread from message_threads t
           where t.org_id = v_org and t.user_low = least(p_blocker, p_blocked)
             and t.user_high = greatest(p_blocker, p_blocked)
-          for update;
+          for no key update;
         if found then
           update thread_participants tp set blocks_other = p_on
             where tp.thread_id = v_thread and tp.user_id = p_blocker;

@@ -1,6 +1,7 @@
 import { Migration20261126120000_foundation } from './Migration20261126120000_foundation';
 import { Migration20261126130000_messaging } from './Migration20261126130000_messaging';
 import { Migration20261126140000_blocks } from './Migration20261126140000_blocks';
+import { Migration20261126150000_notifications } from './Migration20261126150000_notifications';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -10,4 +11,5 @@ export const migrationsList = [
   { name: 'Migration20261126120000_foundation', class: Migration20261126120000_foundation },
   { name: 'Migration20261126130000_messaging', class: Migration20261126130000_messaging },
   { name: 'Migration20261126140000_blocks', class: Migration20261126140000_blocks },
+  { name: 'Migration20261126150000_notifications', class: Migration20261126150000_notifications },
 ];

@@ -21,6 +21,8 @@ import { MessagesModule } from './messages/messages.module';
 import { ThreadsModule } from './threads/threads.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
+import { OutboxModule } from './platform/queues/outbox.module';
+import { NotificationsModule } from './notifications/notifications.module';
 
 export interface AppShape {
   /** Serve HTTP (controllers, guards, the tenant interceptor). */
@@ -87,6 +89,8 @@ export class AppModule {
         MessagesModule,
         ThreadsModule,
         BlocksModule,
+        OutboxModule.register({ worker: shape.worker, config }),
+        NotificationsModule.register({ worker: shape.worker, config }),
       ],
       providers: httpProviders,
     };

@@ -44,6 +44,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   rateLimits: { writesPerSecond: number; readsPerSecond: number; threadsPerHour: number };
   outbox: { pollMs: number; batchSize: number };
+  /** BullMQ worker tuning: how long a job's lock lives, how often stalled jobs are looked for. */
+  jobs: { lockMs: number; stalledIntervalMs: number; backoffMs: number };
   devSeed: boolean;
 }
 
@@ -161,6 +163,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     outbox: {
       pollMs: read.int('OUTBOX_POLL_MS', 100, 10, 60000),
       batchSize: read.int('OUTBOX_BATCH_SIZE', 500, 1, 10000),
+    },
+    jobs: {
+      lockMs: read.int('JOB_LOCK_MS', 30000, 500, 600000),
+      stalledIntervalMs: read.int('JOB_STALLED_INTERVAL_MS', 30000, 500, 600000),
+      backoffMs: read.int('JOB_BACKOFF_MS', 1000, 10, 600000),
     },
     devSeed: read.bool('DEV_SEED', nodeEnv === 'development'),
   };

@@ -11,7 +11,11 @@ const GLOBAL_TABLES: Record<string, string> = {
 };
 
 /** The reviewed exceptions to the tenant wall: functions that run as their owner. */
-const SECURITY_DEFINER_FUNCTIONS: string[] = [];
+const SECURITY_DEFINER_FUNCTIONS: string[] = [
+  'rm_relay_claim', // the outbox relay: claims unpublished events of every org (ids, org, type)
+  'rm_relay_due', // the reconciler: consumer work that is due and not done
+  'rm_relay_prune', // pruning of finished events
+];
 
 describe('row-level security (the second wall)', () => {
   let t: TestApp;
@@ -95,11 +99,18 @@ describe('row-level security (the second wall)', () => {
   });
 
   it('lists every SECURITY DEFINER function by name (a new exception is a reviewed change)', async () => {
-    const { rows } = await owner.query<{ name: string }>(
-      `select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    const { rows } = await owner.query<{ name: string; owner: string }>(
+      `select p.proname as name, pg_get_userbyid(p.proowner) as owner
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'public' and p.prosecdef order by 1`,
     );
     expect(rows.map((r) => r.name)).toEqual([...SECURITY_DEFINER_FUNCTIONS].sort());
+    // They run as rm_relay, whose only policies are on the outbox and its consumer state.
+    expect(new Set(rows.map((r) => r.owner))).toEqual(new Set(['rm_relay']));
+    const relayPolicies = await owner.query<{ table: string }>(
+      `select tablename as table from pg_policies where 'rm_relay' = any(roles) order by 1`,
+    );
+    expect(relayPolicies.rows.map((r) => r.table)).toEqual(['event_consumers', 'outbox_events']);
   });
 
   it('sees nothing without a tenant (fail closed)', async () => {

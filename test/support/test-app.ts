@@ -20,6 +20,8 @@ export interface Member {
 export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
+  /** The variables the app was configured with (for spawning a worker process alike). */
+  env: Record<string, string>;
   database: string;
   http: () => TestAgent;
   /** Starts an org (it exists from its first provisioning call). */
@@ -50,8 +52,12 @@ export async function createTestDatabase(): Promise<string> {
   return name;
 }
 
-export function testConfig(database: string, env: Record<string, string> = {}): AppConfig {
-  return loadConfig({
+/** The environment a test app (or a worker process it spawns) runs with. */
+export function testEnv(
+  database: string,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     DATABASE_URL: urlFor(database),
     REDIS_URL,
@@ -60,13 +66,18 @@ export function testConfig(database: string, env: Record<string, string> = {}): 
     LOG_LEVEL: 'silent',
     DEV_SEED: 'false',
     ...env,
-  });
+  };
+}
+
+export function testConfig(database: string, env: Record<string, string> = {}): AppConfig {
+  return loadConfig(testEnv(database, env));
 }
 
 /** Boots the real HTTP application (Fastify, guards, interceptors) against its own database. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = testConfig(database, env);
+  const fullEnv = testEnv(database, env);
+  const config = loadConfig(fullEnv);
   let app: NestFastifyApplication;
   try {
     app = await createHttpApp(config);
@@ -85,6 +96,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   return {
     app,
     config,
+    env: fullEnv,
     database,
     http,
     createOrg: () => randomUUID(),

@@ -3,6 +3,8 @@ import { MessageThread, ThreadParticipant } from '../../threads/message-thread.e
 import { Message, MessageRead } from '../../messages/message.entity';
 import { UserBlock } from '../../blocks/user-block.entity';
 import { OutboxEvent } from '../queues/outbox-event.entity';
+import { EventConsumer } from '../queues/event-consumer.entity';
+import { Notification } from '../../notifications/notification.entity';
 
 /** Every entity the ORM knows; the schema itself is owned by the migrations. */
 export const entities = [
@@ -15,4 +17,6 @@ export const entities = [
   MessageRead,
   UserBlock,
   OutboxEvent,
+  EventConsumer,
+  Notification,
 ];

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../../config/app-config';
 
@@ -24,6 +25,7 @@ export function annotateRequestLog(raw: unknown, ctx: RequestLogContext): void {
  */
 export function loggerParams(config: AppConfig): Params {
   return {
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.logLevel,
       genReqId: (req: IncomingMessage) => (req as RawRequest).id ?? '',

@@ -4,8 +4,14 @@ import type { DefaultJobOptions } from 'bullmq';
  * Every queue and job of the service, with typed payloads and options. Payloads carry ids and
  * the org, never message text. The worker refuses to start when a job here has no processor.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled as queues are declared
-export interface JobPayloads {}
+export interface JobPayloads {
+  /** Re-dispatch consumer work that is due and not done (lost jobs, Redis restarts). */
+  'reconcile-outbox': Record<string, never>;
+  /** Delete published events whose consumers are all done. */
+  'prune-outbox': Record<string, never>;
+  /** The in-app notifications of one outbox event. */
+  'create-notifications': { orgId: string; eventId: string };
+}
 
 export type JobName = keyof JobPayloads;
 
@@ -16,7 +22,39 @@ export interface QueueDefinition {
   defaultJobOptions: DefaultJobOptions;
 }
 
-export const QUEUES: readonly QueueDefinition[] = [];
+const DAY = 24 * 3600;
+
+export const QUEUES: readonly QueueDefinition[] = [
+  {
+    name: 'outbox-relay',
+    description:
+      'Maintenance of the transactional outbox: the reconciler (every 15 s) re-dispatches consumer work that is due and not done; pruning (every 10 min) deletes finished events. The relay loop itself runs in every worker and is not a job.',
+    jobs: ['reconcile-outbox', 'prune-outbox'],
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { age: 7 * DAY },
+    },
+  },
+  {
+    name: 'notifications',
+    description:
+      'In-app notifications: one create-notifications job per thread.created / message.created event.',
+    jobs: ['create-notifications'],
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: { age: 3600, count: 10000 },
+      removeOnFail: { age: 7 * DAY },
+    },
+  },
+];
+
+/** Which job serves each consumer of outbox events. */
+export const CONSUMER_JOBS = {
+  notifications: 'create-notifications',
+} as const satisfies Record<string, JobName>;
 
 export function queueOf(job: JobName): QueueDefinition {
   const queue = QUEUES.find((q) => q.jobs.includes(job));

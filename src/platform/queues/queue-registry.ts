@@ -20,6 +20,12 @@ export class QueueRegistry implements OnModuleInit {
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
+    this.resolve();
+  }
+
+  /** Resolves the queues once (also when asked before module init, e.g. to mount the dashboard). */
+  private resolve(): void {
+    if (this.queues.size) return;
     for (const def of QUEUES) {
       const queue = this.moduleRef.get<Queue>(getQueueToken(def.name), { strict: false });
       let lastLog = 0;
@@ -35,10 +41,12 @@ export class QueueRegistry implements OnModuleInit {
   }
 
   all(): Queue[] {
+    this.resolve();
     return [...this.queues.values()];
   }
 
   get(name: string): Queue {
+    this.resolve();
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`Unknown queue ${name}`);
     return queue;

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import type { AppConfig } from '../../config/app-config';
+import type { DefaultJobOptions } from 'bullmq';
 import { QUEUES } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
 import { bullConnection } from './redis-connection';
@@ -17,11 +18,21 @@ export class QueuesModule {
           prefix: config.redis.queuePrefix,
         }),
         BullModule.registerQueue(
-          ...QUEUES.map((q) => ({ name: q.name, defaultJobOptions: q.defaultJobOptions })),
+          ...QUEUES.map((q) => ({
+            name: q.name,
+            defaultJobOptions: withBackoff(q.defaultJobOptions, config),
+          })),
         ),
       ],
       providers: [QueueRegistry],
       exports: [QueueRegistry, BullModule],
     };
   }
+}
+
+/** The first retry delay comes from JOB_BACKOFF_MS (exponential, with jitter, from there). */
+function withBackoff(options: DefaultJobOptions, config: AppConfig): DefaultJobOptions {
+  const backoff = options.backoff;
+  if (!backoff || typeof backoff === 'number') return options;
+  return { ...options, backoff: { ...backoff, delay: config.jobs.backoffMs } };
 }

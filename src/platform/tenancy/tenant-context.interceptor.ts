@@ -10,6 +10,7 @@ import { IS_PUBLIC } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../http/pagination';
+import { annotateRequestLog } from '../logging/logging';
 import { TenantRunner } from './tenant-runner.service';
 
 /**
@@ -32,9 +33,19 @@ export class TenantContextInterceptor implements NestInterceptor {
 
     const request = context
       .switchToHttp()
-      .getRequest<{ user?: Principal; params?: Record<string, string> }>();
+      .getRequest<{
+        user?: Principal;
+        params?: Record<string, string>;
+        raw?: unknown;
+        routeOptions?: { url?: string };
+      }>();
     const principal = request.user;
     if (!principal) throw Problems.unauthorized();
+    annotateRequestLog(request.raw, {
+      orgId: principal.orgId,
+      userId: principal.userId,
+      route: request.routeOptions?.url,
+    });
     const handle = () => lastValueFrom(next.handle(), { defaultValue: undefined });
 
     if (principal.role === 'service') {

@@ -1,0 +1,54 @@
+import { Check, Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+
+export const NOTIFICATION_TYPES = ['thread.started', 'message.received'] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+/** An in-app notification. No message text is ever stored here. */
+@Entity({ tableName: 'notifications' })
+@Check({ name: 'notifications_count_check', expression: '(count >= 1)' })
+@Index({
+  name: 'notifications_open_key',
+  expression:
+    "create unique index notifications_open_key on notifications (org_id, user_id, thread_id, actor_id) where read_at is null and type = 'message.received'",
+})
+@Index({
+  name: 'notifications_inbox_idx',
+  expression:
+    'create index notifications_inbox_idx on notifications (org_id, user_id, updated_at desc, id desc)',
+})
+@Index({
+  name: 'notifications_unread_idx',
+  expression:
+    'create index notifications_unread_idx on notifications (org_id, user_id, thread_id) where read_at is null',
+})
+export class Notification {
+  @PrimaryKey({ type: 'uuid', defaultRaw: 'rm_uuid_v7()' })
+  id!: string;
+
+  @Property({ type: 'uuid' })
+  orgId!: string;
+
+  @Property({ type: 'uuid' })
+  userId!: string;
+
+  @Enum({ items: () => [...NOTIFICATION_TYPES], type: 'text' })
+  type!: NotificationType;
+
+  @Property({ type: 'uuid' })
+  threadId!: string;
+
+  @Property({ type: 'uuid' })
+  actorId!: string;
+
+  @Property({ type: 'integer', default: 1 })
+  count = 1;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  updatedAt!: Date;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  readAt?: Date | null;
+}

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { Db } from '../platform/database/db.service';
+import type { MemberRole } from '../members/membership.entity';
+import type { NotificationType } from './notification.entity';
+
+export interface NotificationRow {
+  id: string;
+  type: NotificationType;
+  threadId: string;
+  actorId: string;
+  actorName: string;
+  actorRole: MemberRole;
+  count: number;
+  createdAt: string;
+  updatedAt: string;
+  updatedKey: string;
+  readAt: string | null;
+}
+
+/** Notifications from someone the viewer blocks stay out of sight while the block lasts. */
+const SELECT = `
+  select n.id, n.type, n.thread_id as "threadId", n.actor_id as "actorId",
+         a.display_name as "actorName", a.role as "actorRole", n.count,
+         n.created_at as "createdAt", n.updated_at as "updatedAt",
+         to_char(n.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "updatedKey",
+         n.read_at as "readAt"
+    from notifications n
+    join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id
+   where n.org_id = ? and n.user_id = ?
+     and not exists (select 1 from user_blocks b
+                      where b.org_id = n.org_id and b.blocker_id = n.user_id and b.blocked_id = n.actor_id)`;
+
+@Injectable()
+export class NotificationsRepository {
+  constructor(private readonly db: Db) {}
+
+  list(
+    orgId: string,
+    userId: string,
+    unreadOnly: boolean,
+    limit: number,
+    after: [string, string] | null,
+  ): Promise<NotificationRow[]> {
+    const params: unknown[] = [orgId, userId];
+    let filters = unreadOnly ? ' and n.read_at is null' : '';
+    if (after) {
+      filters += ' and (n.updated_at, n.id) < (?::timestamptz, ?::uuid)';
+      params.push(...after);
+    }
+    params.push(limit);
+    return this.db.query<NotificationRow>(
+      `${SELECT} ${filters} order by n.updated_at desc, n.id desc limit ?`,
+      params,
+    );
+  }
+
+  async markRead(orgId: string, userId: string, id: string): Promise<NotificationRow | null> {
+    const updated = await this.db.one<{ id: string }>(
+      `update notifications set read_at = coalesce(read_at, now())
+        where org_id = ? and user_id = ? and id = ? returning id`,
+      [orgId, userId, id],
+    );
+    if (!updated) return null;
+    return this.db.one<NotificationRow>(`${SELECT} and n.id = ?`, [orgId, userId, id]);
+  }
+
+  async markAllRead(orgId: string, userId: string): Promise<number> {
+    const rows = await this.db.query<{ id: string }>(
+      `update notifications set read_at = now()
+        where org_id = ? and user_id = ? and read_at is null returning id`,
+      [orgId, userId],
+    );
+    return rows.length;
+  }
+
+  async processEvent(eventId: string): Promise<string> {
+    const row = await this.db.one<{ status: string }>(
+      `select status from rm_process_notifications(?)`,
+      [eventId],
+    );
+    return row?.status ?? 'vanished';
+  }
+}

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { Problems } from '../platform/http/problem';
+import { decodeCursor, pageLimit, toPage, type Page } from '../platform/http/pagination';
+import type { Tenant } from '../platform/tenancy/tenant-context';
+import type { NotificationResponse } from './dto/notification.response';
+import type { NotificationsQuery } from './dto/notifications.query';
+import { NotificationsRepository, type NotificationRow } from './notifications.repository';
+
+/**
+ * The in-app inbox. Notifications are produced by the create-notifications job from outbox
+ * events, never in a request; reading a thread marks its notifications read (in SQL, with the
+ * read pointer).
+ */
+@Injectable()
+export class NotificationsService {
+  constructor(private readonly repo: NotificationsRepository) {}
+
+  async list(tenant: Tenant, query: NotificationsQuery): Promise<Page<NotificationResponse>> {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor
+      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
+      : null;
+    const rows = await this.repo.list(
+      tenant.orgId,
+      tenant.userId,
+      query.unreadOnly ?? false,
+      limit + 1,
+      after,
+    );
+    return toPage(rows, limit, toNotificationResponse, (r) => [r.updatedKey, r.id]);
+  }
+
+  async markRead(tenant: Tenant, id: string): Promise<NotificationResponse> {
+    const row = await this.repo.markRead(tenant.orgId, tenant.userId, id);
+    if (!row) throw Problems.notFound('Notification');
+    return toNotificationResponse(row);
+  }
+
+  async markAllRead(tenant: Tenant): Promise<{ updated: number }> {
+    return { updated: await this.repo.markAllRead(tenant.orgId, tenant.userId) };
+  }
+
+  /** The create-notifications job's work, inside the event's tenant transaction. */
+  processEvent(eventId: string): Promise<string> {
+    return this.repo.processEvent(eventId);
+  }
+}
+
+export function toNotificationResponse(row: NotificationRow): NotificationResponse {
+  return {
+    id: row.id,
+    type: row.type,
+    threadId: row.threadId,
+    actor: { userId: row.actorId, displayName: row.actorName, role: row.actorRole },
+    count: row.count,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+    readAt: row.readAt ? new Date(row.readAt).toISOString() : null,
+  };
+}

@@ -1,0 +1,89 @@
+import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { HandlesJobs, JobProcessor, type JobHandlers } from './job-processor';
+import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
+import { QueueRegistry } from './queue-registry';
+import type { Consumer } from './event-consumer.entity';
+
+const RECONCILE_EVERY_MS = 15_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * The outbox's maintenance jobs. The reconciler re-dispatches consumer work that is due and not
+ * done under a fresh job id (`evt-<event>-<consumer>-r<n>`); pruning deletes finished events.
+ * Their schedules are (re)declared at start and whenever Redis comes back, because a Redis that
+ * restarts empty forgets them.
+ */
+@Processor('outbox-relay', { concurrency: 1 })
+@HandlesJobs('reconcile-outbox', 'prune-outbox')
+export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(OutboxMaintenanceProcessor.name);
+
+  protected readonly handlers: JobHandlers = {
+    'reconcile-outbox': () => this.reconcile(),
+    'prune-outbox': () => this.prune(),
+  };
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly queues: QueueRegistry,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    const queue = this.queues.get('outbox-relay');
+    const declare = () =>
+      Promise.all([
+        queue.upsertJobScheduler(
+          'reconcile-outbox',
+          { every: RECONCILE_EVERY_MS },
+          { name: 'reconcile-outbox', data: {} },
+        ),
+        queue.upsertJobScheduler(
+          'prune-outbox',
+          { every: PRUNE_EVERY_MS },
+          { name: 'prune-outbox', data: {} },
+        ),
+      ]).catch((error: unknown) =>
+        this.logger.warn(`could not declare schedules: ${String(error)}`),
+      );
+    void declare();
+    void queue.client.then((client) => client.on('ready', () => void declare()));
+  }
+
+  /** Re-dispatches due, unfinished consumer work; returns how many jobs it added. */
+  async reconcile(): Promise<number> {
+    const em = this.orm.em.fork({ clear: true, useContext: false });
+    return em.transactional(async (tem) => {
+      const rows = await tem.execute<
+        { eventId: string; orgId: string; consumer: Consumer; dispatches: number }[]
+      >(
+        `select event_id as "eventId", org_id as "orgId", consumer, dispatches
+           from rm_relay_due(1000, '2 minutes'::interval)`,
+      );
+      for (const row of rows) {
+        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as
+          JobName | undefined;
+        if (!job) continue;
+        await this.queues.add(
+          job as 'create-notifications',
+          { orgId: row.orgId, eventId: row.eventId },
+          {
+            jobId: `evt-${row.eventId}-${row.consumer}-r${row.dispatches}`,
+          },
+        );
+      }
+      if (rows.length) this.logger.log(`reconciler re-dispatched ${rows.length} job(s)`);
+      return rows.length;
+    });
+  }
+
+  async prune(): Promise<number> {
+    const rows = await this.orm.em
+      .fork({ clear: true, useContext: false })
+      .execute<{ pruned: number }[]>(`select rm_relay_prune('1 hour'::interval) as pruned`);
+    return rows[0]?.pruned ?? 0;
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/app-config';
+import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
+import { QueueRegistry } from './queue-registry';
+import type { Consumer } from './event-consumer.entity';
+
+interface Claimed {
+  eventId: string;
+  orgId: string;
+  consumer: Consumer | null;
+}
+
+/**
+ * Publishes outbox events to BullMQ. In one transaction: claim a batch (skip locked, so several
+ * workers cooperate), record the consumers each event needs, add one job per (event, consumer)
+ * with a deterministic id (`evt-<event>-<consumer>`: BullMQ ignores an id it still holds), then
+ * commit. If Redis refuses or times out, the transaction rolls back and the events stay
+ * unpublished; a crash after the add and before the commit re-adds the same job ids, which the
+ * consumers' done-marks make harmless.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private lastErrorLog = 0;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly queues: QueueRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /**
+   * Publishes one batch; returns how many events it claimed. `beforeCommit` runs after the jobs
+   * are in Redis and before the events are marked published: the fault tests use it to crash there.
+   */
+  async relayOnce(beforeCommit?: () => Promise<void>): Promise<number> {
+    const em = this.orm.em.fork({ clear: true, useContext: false });
+    return em.transactional(async (tem) => {
+      const rows = await tem.execute<Claimed[]>(
+        `select event_id as "eventId", org_id as "orgId", consumer from rm_relay_claim(?)`,
+        [this.config.outbox.batchSize],
+      );
+      const byJob = new Map<
+        JobName,
+        { data: { orgId: string; eventId: string }; opts: { jobId: string } }[]
+      >();
+      for (const row of rows) {
+        if (!row.consumer) continue;
+        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as
+          JobName | undefined;
+        if (!job) continue;
+        const items = byJob.get(job) ?? [];
+        items.push({
+          data: { orgId: row.orgId, eventId: row.eventId },
+          opts: { jobId: `evt-${row.eventId}-${row.consumer}` },
+        });
+        byJob.set(job, items);
+      }
+      for (const [job, items] of byJob) {
+        await this.queues.addBulk(job as 'create-notifications', items);
+      }
+      if (beforeCommit) await beforeCommit();
+      return rows.length;
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let claimed = 0;
+      try {
+        claimed = await this.relayOnce();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        if (Date.now() - this.lastErrorLog > 10_000) {
+          this.lastErrorLog = Date.now();
+          this.logger.warn(`outbox relay paused: ${(error as Error).message}`);
+        }
+      }
+      if (!this.running) break;
+      if (failures) await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+      else if (claimed < this.config.outbox.batchSize) await this.sleep(this.config.outbox.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
