@@ -78,6 +78,22 @@ export interface PageRange {
  * (test/messaging/query-plans.test.ts).
  */
 export const MessageQueries = {
+  /** The thread as one participant sees it, with the other participant's display and receipts. */
+  viewer(threadId: string, userId: string): SqlQuery {
+    return {
+      sql: `select t.id as "threadId", t.kind, t.created_at as "createdAt",
+                   me.blocks_other as "blocksOther", me.last_read_seq as "lastReadSeq",
+                   me.last_visible_seq as "lastVisibleSeq",
+                   om.user_id as "otherId", om.display_name as "otherName", om.role as "otherRole",
+                   om.read_receipts as "otherReceipts", om.receipts_since as "otherReceiptsSince"
+              from thread_participants me
+              join message_threads t on t.id = me.thread_id
+              join memberships om on om.org_id = me.org_id and om.user_id = me.other_user_id
+             where me.thread_id = ? and me.user_id = ?`,
+      params: [threadId, userId],
+    };
+  },
+
   /**
    * A page of messages the viewer may see: newest first before `beforeSeq` (or from the end), or
    * oldest first after `afterSeq`. The caller orders the result chronologically.
@@ -125,7 +141,7 @@ export class MessagesRepository {
   constructor(private readonly db: Db) {}
 
   async viewer(threadId: string, viewer: ParticipantView): Promise<ViewerContext | null> {
-    const row = await this.db.one<{
+    const [row] = await this.db.run<{
       threadId: string;
       kind: 'direct';
       createdAt: string;
@@ -137,18 +153,7 @@ export class MessagesRepository {
       otherRole: MemberRole;
       otherReceipts: boolean;
       otherReceiptsSince: string;
-    }>(
-      `select t.id as "threadId", t.kind, t.created_at as "createdAt",
-              me.blocks_other as "blocksOther", me.last_read_seq as "lastReadSeq",
-              me.last_visible_seq as "lastVisibleSeq",
-              om.user_id as "otherId", om.display_name as "otherName", om.role as "otherRole",
-              om.read_receipts as "otherReceipts", om.receipts_since as "otherReceiptsSince"
-         from thread_participants me
-         join message_threads t on t.id = me.thread_id
-         join memberships om on om.org_id = me.org_id and om.user_id = me.other_user_id
-        where me.thread_id = ? and me.user_id = ?`,
-      [threadId, viewer.userId],
-    );
+    }>(MessageQueries.viewer(threadId, viewer.userId));
     if (!row) return null;
     return {
       threadId: row.threadId,
