@@ -2,6 +2,7 @@ import { Migration20261126120000_foundation } from './Migration20261126120000_fo
 import { Migration20261126130000_messaging } from './Migration20261126130000_messaging';
 import { Migration20261126140000_blocks } from './Migration20261126140000_blocks';
 import { Migration20261126150000_notifications } from './Migration20261126150000_notifications';
+import { Migration20261126160000_webhooks } from './Migration20261126160000_webhooks';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261126130000_messaging', class: Migration20261126130000_messaging },
   { name: 'Migration20261126140000_blocks', class: Migration20261126140000_blocks },
   { name: 'Migration20261126150000_notifications', class: Migration20261126150000_notifications },
+  { name: 'Migration20261126160000_webhooks', class: Migration20261126160000_webhooks },
 ];

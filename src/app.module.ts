@@ -23,6 +23,7 @@ import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
 import { OutboxModule } from './platform/queues/outbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppShape {
   /** Serve HTTP (controllers, guards, the tenant interceptor). */
@@ -91,6 +92,7 @@ export class AppModule {
         BlocksModule,
         OutboxModule.register({ worker: shape.worker, config }),
         NotificationsModule.register({ worker: shape.worker, config }),
+        WebhooksModule.register({ worker: shape.worker, config }),
       ],
       providers: httpProviders,
     };

@@ -1,11 +1,20 @@
-import { Check, Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
-export const NOTIFICATION_TYPES = ['thread.started', 'message.received'] as const;
+export const NOTIFICATION_TYPES = [
+  'thread.started',
+  'message.received',
+  'webhook.disabled',
+] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /** An in-app notification. No message text is ever stored here. */
 @Entity({ tableName: 'notifications' })
 @Check({ name: 'notifications_count_check', expression: '(count >= 1)' })
+@Check({
+  name: 'notifications_type_check',
+  expression:
+    "((((type = ANY (ARRAY['thread.started'::text, 'message.received'::text])) AND (thread_id IS NOT NULL) AND (actor_id IS NOT NULL)) OR ((type = 'webhook.disabled'::text) AND (endpoint_id IS NOT NULL))))",
+})
 @Index({
   name: 'notifications_open_key',
   expression:
@@ -31,14 +40,18 @@ export class Notification {
   @Property({ type: 'uuid' })
   userId!: string;
 
-  @Enum({ items: () => [...NOTIFICATION_TYPES], type: 'text' })
+  @Property({ type: 'text' })
   type!: NotificationType;
 
-  @Property({ type: 'uuid' })
-  threadId!: string;
+  @Property({ type: 'uuid', nullable: true })
+  threadId?: string | null;
 
-  @Property({ type: 'uuid' })
-  actorId!: string;
+  @Property({ type: 'uuid', nullable: true })
+  actorId?: string | null;
+
+  /** For webhook.disabled: the endpoint that was disabled. */
+  @Property({ type: 'uuid', nullable: true })
+  endpointId?: string | null;
 
   @Property({ type: 'integer', default: 1 })
   count = 1;

@@ -6,10 +6,11 @@ import type { NotificationType } from './notification.entity';
 export interface NotificationRow {
   id: string;
   type: NotificationType;
-  threadId: string;
-  actorId: string;
-  actorName: string;
-  actorRole: MemberRole;
+  threadId: string | null;
+  actorId: string | null;
+  actorName: string | null;
+  actorRole: MemberRole | null;
+  endpointId: string | null;
   count: number;
   createdAt: string;
   updatedAt: string;
@@ -20,12 +21,12 @@ export interface NotificationRow {
 /** Notifications from someone the viewer blocks stay out of sight while the block lasts. */
 const SELECT = `
   select n.id, n.type, n.thread_id as "threadId", n.actor_id as "actorId",
-         a.display_name as "actorName", a.role as "actorRole", n.count,
+         a.display_name as "actorName", a.role as "actorRole", n.endpoint_id as "endpointId", n.count,
          n.created_at as "createdAt", n.updated_at as "updatedAt",
          to_char(n.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "updatedKey",
          n.read_at as "readAt"
     from notifications n
-    join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id
+    left join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id
    where n.org_id = ? and n.user_id = ?
      and not exists (select 1 from user_blocks b
                       where b.org_id = n.org_id and b.blocker_id = n.user_id and b.blocked_id = n.actor_id)`;

@@ -51,7 +51,10 @@ export function toNotificationResponse(row: NotificationRow): NotificationRespon
     id: row.id,
     type: row.type,
     threadId: row.threadId,
-    actor: { userId: row.actorId, displayName: row.actorName, role: row.actorRole },
+    actor: row.actorId
+      ? { userId: row.actorId, displayName: row.actorName!, role: row.actorRole! }
+      : null,
+    endpointId: row.endpointId,
     count: row.count,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),

@@ -15,6 +15,7 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_claim', // the outbox relay: claims unpublished events of every org (ids, org, type)
   'rm_relay_due', // the reconciler: consumer work that is due and not done
   'rm_relay_prune', // pruning of finished events
+  'rm_relay_claim_deliveries', // webhook deliveries that are due (ids, org, attempt number)
 ];
 
 describe('row-level security (the second wall)', () => {
@@ -105,12 +106,18 @@ describe('row-level security (the second wall)', () => {
         where n.nspname = 'public' and p.prosecdef order by 1`,
     );
     expect(rows.map((r) => r.name)).toEqual([...SECURITY_DEFINER_FUNCTIONS].sort());
-    // They run as rm_relay, whose only policies are on the outbox and its consumer state.
+    // They run as rm_relay, whose only policies are on the outbox, its consumer state, the
+    // delivery schedule and the webhook routing table (no URLs, no secrets).
     expect(new Set(rows.map((r) => r.owner))).toEqual(new Set(['rm_relay']));
     const relayPolicies = await owner.query<{ table: string }>(
       `select tablename as table from pg_policies where 'rm_relay' = any(roles) order by 1`,
     );
-    expect(relayPolicies.rows.map((r) => r.table)).toEqual(['event_consumers', 'outbox_events']);
+    expect(relayPolicies.rows.map((r) => r.table)).toEqual([
+      'event_consumers',
+      'outbox_events',
+      'webhook_deliveries',
+      'webhook_routes',
+    ]);
   });
 
   it('sees nothing without a tenant (fail closed)', async () => {

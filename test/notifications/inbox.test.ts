@@ -216,6 +216,7 @@ describe('in-app notifications (worker in-process)', () => {
         'actor_id',
         'count',
         'created_at',
+        'endpoint_id',
         'id',
         'org_id',
         'read_at',
@@ -234,6 +235,6 @@ describe('in-app notifications (worker in-process)', () => {
       .auth(t.config.operator.user, t.config.operator.password);
     expect(res.status).toBe(200);
     const names = (res.body.queues as { name: string }[]).map((q) => q.name).sort();
-    expect(names).toEqual(['notifications', 'outbox-relay']);
+    expect(names).toEqual(['notifications', 'outbox-relay', 'webhooks']);
   });
 });

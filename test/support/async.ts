@@ -32,7 +32,7 @@ export async function drainOutbox(db: Client, timeoutMs = 20_000): Promise<void>
 
 /** Polls `probe` until it returns a truthy value. */
 export async function eventually<T>(
-  probe: () => Promise<T>,
+  probe: () => Promise<T | undefined | null | false>,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<T> {

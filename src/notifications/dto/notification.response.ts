@@ -10,18 +10,32 @@ export class NotificationResponse {
   @ApiProperty({
     enum: NOTIFICATION_TYPES,
     description:
-      'thread.started: someone started a thread with you. message.received: new messages (coalesced).',
+      'thread.started: someone started a thread with you. message.received: new messages (coalesced). webhook.disabled (org admins): a webhook endpoint was disabled.',
   })
   type!: NotificationType;
 
-  @ApiProperty({ format: 'uuid' })
-  threadId!: string;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'null for webhook.disabled.',
+  })
+  threadId!: string | null;
 
   @ApiProperty({
     type: () => MemberSummary,
-    description: 'Who started the thread or sent the messages.',
+    nullable: true,
+    description: 'Who started the thread or sent the messages; null for webhook.disabled.',
   })
-  actor!: MemberSummary;
+  actor!: MemberSummary | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'For webhook.disabled: the endpoint that was disabled; null otherwise.',
+  })
+  endpointId!: string | null;
 
   @ApiProperty({
     example: 3,

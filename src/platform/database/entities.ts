@@ -5,6 +5,12 @@ import { UserBlock } from '../../blocks/user-block.entity';
 import { OutboxEvent } from '../queues/outbox-event.entity';
 import { EventConsumer } from '../queues/event-consumer.entity';
 import { Notification } from '../../notifications/notification.entity';
+import {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookRoute,
+} from '../../webhooks/webhook.entities';
 
 /** Every entity the ORM knows; the schema itself is owned by the migrations. */
 export const entities = [
@@ -19,4 +25,8 @@ export const entities = [
   OutboxEvent,
   EventConsumer,
   Notification,
+  WebhookEndpoint,
+  WebhookRoute,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

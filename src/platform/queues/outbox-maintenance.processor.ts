@@ -64,7 +64,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
            from rm_relay_due(1000, '2 minutes'::interval)`,
       );
       for (const row of rows) {
-        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as
+        const job = CONSUMER_JOBS[row.consumer] as
           JobName | undefined;
         if (!job) continue;
         await this.queues.add(

@@ -77,7 +77,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       >();
       for (const row of rows) {
         if (!row.consumer) continue;
-        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as
+        const job = CONSUMER_JOBS[row.consumer] as
           JobName | undefined;
         if (!job) continue;
         const items = byJob.get(job) ?? [];
@@ -88,9 +88,42 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         byJob.set(job, items);
       }
       for (const [job, items] of byJob) {
-        await this.queues.addBulk(job as 'create-notifications', items);
+        await this.queues.addBulk(job as 'create-notifications' | 'fan-out-webhooks', items);
       }
       if (beforeCommit) await beforeCommit();
+      return rows.length;
+    });
+  }
+
+  /**
+   * Dispatches webhook deliveries that are due (their schedule lives in PostgreSQL), leasing each
+   * so it is dispatched once; a lost job is re-dispatched when the lease runs out.
+   */
+  async dispatchDeliveries(): Promise<number> {
+    const em = this.orm.em.fork({ clear: true, useContext: false });
+    return em.transactional(async (tem) => {
+      const rows = await tem.execute<
+        { deliveryId: string; orgId: string; attempt: number; dispatches: number }[]
+      >(
+        `select delivery_id as "deliveryId", org_id as "orgId", attempt, dispatches
+           from rm_relay_claim_deliveries(?, ?::interval)`,
+        [
+          this.config.outbox.batchSize,
+          `${Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60} seconds`,
+        ],
+      );
+      await this.queues.addBulk(
+        'deliver-webhook',
+        rows.map((r) => ({
+          data: {
+            orgId: r.orgId,
+            deliveryId: r.deliveryId,
+            attempt: r.attempt,
+            dispatch: r.dispatches,
+          },
+          opts: { jobId: `whd-${r.deliveryId}-a${r.attempt}-d${r.dispatches}` },
+        })),
+      );
       return rows.length;
     });
   }
@@ -101,6 +134,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       let claimed = 0;
       try {
         claimed = await this.relayOnce();
+        claimed = Math.max(claimed, await this.dispatchDeliveries());
         failures = 0;
       } catch (error) {
         failures++;

@@ -11,6 +11,10 @@ export interface JobPayloads {
   'prune-outbox': Record<string, never>;
   /** The in-app notifications of one outbox event. */
   'create-notifications': { orgId: string; eventId: string };
+  /** The webhook deliveries of one outbox event (one per enabled, subscribed endpoint). */
+  'fan-out-webhooks': { orgId: string; eventId: string };
+  /** One attempt of one delivery; `dispatch` tells a current job from a stale duplicate. */
+  'deliver-webhook': { orgId: string; deliveryId: string; attempt: number; dispatch: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -49,11 +53,24 @@ export const QUEUES: readonly QueueDefinition[] = [
       removeOnFail: { age: 7 * DAY },
     },
   },
+  {
+    name: 'webhooks',
+    description:
+      'Webhooks: fan-out-webhooks renders one delivery per subscribed endpoint of an event; deliver-webhook makes one signed attempt. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, so BullMQ retries only crashes.',
+    jobs: ['fan-out-webhooks', 'deliver-webhook'],
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: { age: 3600, count: 10000 },
+      removeOnFail: { age: 7 * DAY },
+    },
+  },
 ];
 
 /** Which job serves each consumer of outbox events. */
 export const CONSUMER_JOBS = {
   notifications: 'create-notifications',
+  webhooks: 'fan-out-webhooks',
 } as const satisfies Record<string, JobName>;
 
 export function queueOf(job: JobName): QueueDefinition {

@@ -31,14 +31,12 @@ export class TenantContextInterceptor implements NestInterceptor {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return next.handle();
 
-    const request = context
-      .switchToHttp()
-      .getRequest<{
-        user?: Principal;
-        params?: Record<string, string>;
-        raw?: unknown;
-        routeOptions?: { url?: string };
-      }>();
+    const request = context.switchToHttp().getRequest<{
+      user?: Principal;
+      params?: Record<string, string>;
+      raw?: unknown;
+      routeOptions?: { url?: string };
+    }>();
     const principal = request.user;
     if (!principal) throw Problems.unauthorized();
     annotateRequestLog(request.raw, {

@@ -1,0 +1,86 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+} from 'class-validator';
+import { IsText } from '../../platform/http/decorators';
+import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
+
+const URL_DOC = {
+  example: 'https://hooks.example.com/resident-messaging',
+  description:
+    'https only, and not a private, loopback, link-local or otherwise internal address (checked now and again on the resolved address at each delivery), unless WEBHOOKS_ALLOW_PRIVATE_URLS=true.',
+  maxLength: 2000,
+};
+const EVENTS_DOC = {
+  enum: EVENT_TYPES,
+  isArray: true,
+  example: ['message.created', 'message.read'],
+  description: 'The events to receive.',
+};
+
+export class CreateEndpointDto {
+  @ApiProperty(URL_DOC)
+  @IsString()
+  @MaxLength(2000)
+  url!: string;
+
+  @ApiProperty(EVENTS_DOC)
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @ArrayMaxSize(EVENT_TYPES.length)
+  @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
+  events!: EventType[];
+
+  @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
+  description?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Include the message text in message.created payloads. Off by default: payloads carry ids and metadata only.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  includeMessageBody?: boolean;
+}
+
+export class UpdateEndpointDto {
+  @ApiPropertyOptional(URL_DOC)
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  url?: string;
+
+  @ApiPropertyOptional(EVENTS_DOC)
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @ArrayMaxSize(EVENT_TYPES.length)
+  @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
+  events?: EventType[];
+
+  @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
+  description?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  includeMessageBody?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'false disables deliveries; true re-enables (and forgets past failures).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}

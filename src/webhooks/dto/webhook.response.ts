@@ -1,0 +1,145 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { PageOf, PageQuery } from '../../platform/http/pagination';
+import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
+import {
+  DELIVERY_STATUSES,
+  DISABLED_REASONS,
+  type DeliveryStatus,
+  type DisabledReason,
+} from '../webhook.entities';
+
+export class EndpointResponse {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ example: 'https://hooks.example.com/resident-messaging' })
+  url!: string;
+
+  @ApiProperty({ enum: EVENT_TYPES, isArray: true })
+  events!: EventType[];
+
+  @ApiProperty({ type: String, nullable: true })
+  description!: string | null;
+
+  @ApiProperty()
+  includeMessageBody!: boolean;
+
+  @ApiProperty()
+  enabled!: boolean;
+
+  @ApiProperty({
+    enum: DISABLED_REASONS,
+    nullable: true,
+    description:
+      'manual (PATCH enabled=false), gone (the receiver answered 410), failing (failed continuously for WEBHOOK_DISABLE_AFTER_HOURS).',
+  })
+  disabledReason!: DisabledReason | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Since when every attempt has failed.',
+  })
+  failingSince!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: string;
+}
+
+export class EndpointWithSecretResponse extends EndpointResponse {
+  @ApiProperty({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    description: 'The signing secret. Shown only here (on creation and rotation): store it now.',
+  })
+  secret!: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'After a rotation: until when the previous secret still signs alongside the new one.',
+  })
+  previousSecretExpiresAt!: string | null;
+}
+
+export class EndpointPageResponse extends PageOf(EndpointResponse, 'EndpointPageResponse') {}
+
+export class DeliveryResponse {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({
+    format: 'uuid',
+    description: 'The event; its webhook-id header is the same on every attempt.',
+  })
+  eventId!: string;
+
+  @ApiProperty({ enum: EVENT_TYPES })
+  eventType!: EventType;
+
+  @ApiProperty({
+    enum: DELIVERY_STATUSES,
+    description:
+      'pending: not attempted yet; failed: the last attempt failed (nextAttemptAt says when the next runs); succeeded; exhausted: no attempts left.',
+  })
+  status!: DeliveryStatus;
+
+  @ApiProperty({ example: 2 })
+  attempts!: number;
+
+  @ApiProperty({ type: Number, nullable: true, example: 503 })
+  lastStatusCode!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'HTTP 503' })
+  lastError!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  nextAttemptAt!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+}
+
+export class DeliveryPageResponse extends PageOf(DeliveryResponse, 'DeliveryPageResponse') {}
+
+export class AttemptResponse {
+  @ApiProperty({ example: 1 })
+  attempt!: number;
+
+  @ApiProperty({ format: 'date-time' })
+  startedAt!: string;
+
+  @ApiProperty({ example: 84 })
+  durationMs!: number;
+
+  @ApiProperty({ type: Number, nullable: true })
+  statusCode!: number | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  error!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The first 4 KB of the receiver’s answer.',
+  })
+  responseBody!: string | null;
+}
+
+export class AttemptListResponse {
+  @ApiProperty({ type: () => [AttemptResponse] })
+  data!: AttemptResponse[];
+}
+
+export class DeliveriesQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
+  status?: DeliveryStatus;
+}

@@ -1,0 +1,73 @@
+import { checkWebhookUrl, isBlockedAddress, type Resolver } from './ssrf';
+
+const resolveTo =
+  (...addresses: string[]): Resolver =>
+  () =>
+    Promise.resolve(
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
+
+describe('SSRF guard', () => {
+  it.each([
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '64:ff9b::7f00:1',
+    '224.0.0.1',
+  ])('blocks %s', (address) => {
+    expect(isBlockedAddress(address)).toBe(true);
+  });
+
+  it.each(['93.184.216.34', '1.1.1.1', '2606:4700:4700::1111'])('allows public %s', (address) => {
+    expect(isBlockedAddress(address)).toBe(false);
+  });
+
+  const refused = async (url: string, resolver: Resolver = resolveTo('93.184.216.34')) =>
+    (await checkWebhookUrl(url, { allowPrivate: false, resolver })).ok === false;
+
+  it.each([
+    'http://example.com/hook',
+    'https://127.0.0.1/hook',
+    'https://0x7f.1/hook',
+    'https://2130706433/hook',
+    'https://0177.0.0.1/hook',
+    'https://127.1/hook',
+    'https://[::1]/hook',
+    'https://[::ffff:127.0.0.1]/hook',
+    'https://[fd12::1]/hook',
+    'https://169.254.169.254/latest/meta-data',
+    'https://100.100.100.100/',
+    'https://localhost/hook',
+    'https://intranet/hook',
+    'https://user:pw@example.com/hook',
+    'ftp://example.com/hook',
+    'not a url',
+  ])('refuses %s', async (url) => {
+    expect(await refused(url)).toBe(true);
+  });
+
+  it('refuses a hostname that resolves to an internal address', async () => {
+    expect(
+      await refused('https://rebind.example/hook', resolveTo('93.184.216.34', '10.0.0.5')),
+    ).toBe(true);
+    expect(await refused('https://internal.example/hook', resolveTo('127.0.0.1'))).toBe(true);
+  });
+
+  it('accepts a public https URL', async () => {
+    expect(await refused('https://hooks.example.com/in?x=1')).toBe(false);
+  });
+
+  it('allows http and private targets when WEBHOOKS_ALLOW_PRIVATE_URLS is on', async () => {
+    const check = await checkWebhookUrl('http://127.0.0.1:8080/hook', { allowPrivate: true });
+    expect(check.ok).toBe(true);
+  });
+});

@@ -1,0 +1,164 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
+import { postWebhook, type PostResult } from './http-delivery';
+import { renderPayload } from './payload';
+import { nextDelayMs } from './retry-policy';
+import { decryptSecret } from './secrets';
+import { webhookHeaders } from './signing';
+import type { Resolver } from './ssrf';
+import type { DeliveryStatus } from './webhook.entities';
+import { WebhooksRepository, type DeliveryTarget } from './webhooks.repository';
+
+/**
+ * The resolver used at connect time: DNS unless `resolve` is set. A seam for the SSRF tests,
+ * which make a public-looking hostname resolve to 127.0.0.1.
+ */
+export const WEBHOOK_RESOLVER = Symbol('WEBHOOK_RESOLVER');
+export interface ResolverHolder {
+  resolve: Resolver | null;
+}
+
+/** The worker side of webhooks: fan an event out to deliveries, make one delivery attempt. */
+@Injectable()
+export class WebhookDispatcher {
+  constructor(
+    private readonly repo: WebhooksRepository,
+    private readonly tenants: TenantRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WEBHOOK_RESOLVER) private readonly resolver: ResolverHolder,
+  ) {}
+
+  /**
+   * One delivery per enabled endpoint subscribed to the event, its body rendered once (in the
+   * event's tenant transaction, run by ConsumerJobRunner). Idempotent: the consumer row is locked
+   * and marked done here, and a delivery is unique per (event, endpoint).
+   */
+  async fanOut(orgId: string, eventId: string): Promise<number> {
+    if (!(await this.repo.claimConsumer(eventId, orgId))) return 0;
+    const event = await this.repo.event(eventId);
+    let created = 0;
+    if (event && !event.withheld) {
+      for (const endpoint of await this.repo.subscribedEndpoints(event.type)) {
+        const id = uuidv7();
+        await this.repo.insertDelivery({
+          id,
+          orgId,
+          endpointId: endpoint.id,
+          eventId,
+          eventType: event.type,
+          webhookId: `msg_${id.replace(/-/g, '')}`,
+          payload: renderPayload(
+            event,
+            endpoint.includeMessageBody && event.type === 'message.created' ? event.body : null,
+          ),
+        });
+        created++;
+      }
+    }
+    await this.repo.completeConsumer(eventId);
+    return created;
+  }
+
+  /**
+   * One attempt: under the delivery's row lock check that this job is the current one and take a
+   * lease; POST outside any transaction; then record the attempt and schedule the next (or stop).
+   */
+  async deliver(job: {
+    orgId: string;
+    deliveryId: string;
+    attempt: number;
+    dispatch: number;
+  }): Promise<string> {
+    const scope = { orgId: job.orgId, userId: null };
+    const target = await this.tenants.run(scope, () => this.start(job));
+    if (typeof target === 'string') return target;
+
+    const startedAt = new Date();
+    const secrets = [decryptSecret(target.secretCiphertext, this.config.webhooks.encryptionKey)];
+    if (
+      target.previousSecretCiphertext &&
+      target.previousSecretExpiresAt &&
+      new Date(target.previousSecretExpiresAt) > startedAt
+    ) {
+      secrets.push(
+        decryptSecret(target.previousSecretCiphertext, this.config.webhooks.encryptionKey),
+      );
+    }
+    const result = await postWebhook({
+      url: target.url,
+      body: target.payload,
+      headers: webhookHeaders(secrets, target.webhookId, target.payload, startedAt),
+      timeoutMs: this.config.webhooks.timeoutMs,
+      allowPrivate: this.config.webhooks.allowPrivateUrls,
+      resolver: this.resolver.resolve ?? undefined,
+    });
+    return this.tenants.run(scope, () => this.finish(job, target, startedAt, result));
+  }
+
+  private async start(job: {
+    deliveryId: string;
+    attempt: number;
+    dispatch: number;
+  }): Promise<DeliveryTarget | string> {
+    const target = await this.repo.lockTarget(job.deliveryId);
+    if (!target) return 'vanished';
+    if (target.status === 'succeeded' || target.status === 'exhausted') return 'finished';
+    if (target.attempts + 1 !== job.attempt || target.dispatches !== job.dispatch) return 'stale';
+    if (!target.enabled) {
+      await this.repo.exhaust(target.id, 'endpoint disabled');
+      return 'endpoint-disabled';
+    }
+    await this.repo.extendLease(target.id, Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60);
+    return target;
+  }
+
+  private async finish(
+    job: { orgId: string; deliveryId: string; attempt: number },
+    target: DeliveryTarget,
+    startedAt: Date,
+    result: PostResult,
+  ): Promise<string> {
+    let status: DeliveryStatus = 'succeeded';
+    let nextIn: number | null = null;
+    if (!result.ok) {
+      nextIn =
+        result.statusCode === 410
+          ? null
+          : nextDelayMs(
+              job.attempt,
+              this.config.webhooks.retryScheduleSeconds,
+              result.retryAfterSeconds,
+            );
+      status = nextIn === null ? 'exhausted' : 'failed';
+    }
+    const recorded = await this.repo.recordAttempt({
+      orgId: job.orgId,
+      deliveryId: target.id,
+      attempt: job.attempt,
+      startedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      error: result.error,
+      responseBody: result.responseBody,
+      status,
+      nextAttemptInMs: nextIn,
+    });
+    if (!recorded) return 'stale';
+    const failingSince = await this.repo.markEndpointHealth(target.endpointId, result.ok);
+    if (result.statusCode === 410) {
+      await this.repo.disableEndpoint(target.endpointId, 'gone');
+      await this.repo.notifyAdmins(target.endpointId);
+    } else if (
+      failingSince &&
+      Date.now() - new Date(failingSince).getTime() >
+        this.config.webhooks.disableAfterHours * 3600_000
+    ) {
+      await this.repo.disableEndpoint(target.endpointId, 'failing');
+      await this.repo.notifyAdmins(target.endpointId);
+    }
+    return status;
+  }
+}

@@ -1,0 +1,174 @@
+import { Check, Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-event.entity';
+
+export const DELIVERY_STATUSES = ['pending', 'failed', 'succeeded', 'exhausted'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const DISABLED_REASONS = ['manual', 'gone', 'failing'] as const;
+export type DisabledReason = (typeof DISABLED_REASONS)[number];
+
+@Entity({ tableName: 'webhook_endpoints' })
+@Index({
+  name: 'webhook_endpoints_org_idx',
+  expression:
+    'create index webhook_endpoints_org_idx on webhook_endpoints (org_id, created_at desc, id desc)',
+})
+@Check({
+  name: 'webhook_endpoints_events_check',
+  expression:
+    "(((cardinality(events) > 0) AND (events <@ ARRAY['thread.created'::text, 'message.created'::text, 'message.deleted'::text, 'message.read'::text])))",
+})
+export class WebhookEndpoint {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'uuid' })
+  orgId!: string;
+
+  @Property({ type: 'text' })
+  url!: string;
+
+  @Property({ type: 'text', nullable: true })
+  description?: string | null;
+
+  @Property({ type: 'text[]', columnType: 'text[]' })
+  events!: EventType[];
+
+  @Property({ type: 'boolean', default: false })
+  includeMessageBody = false;
+
+  @Property({ type: 'boolean', default: true })
+  enabled = true;
+
+  @Enum({ items: () => [...DISABLED_REASONS], type: 'text', nullable: true })
+  disabledReason?: DisabledReason | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  disabledAt?: Date | null;
+
+  /** AES-256-GCM with WEBHOOK_ENCRYPTION_KEY; never logged, never in job data. */
+  @Property({ type: 'text' })
+  secretCiphertext!: string;
+
+  @Property({ type: 'text', nullable: true })
+  previousSecretCiphertext?: string | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  previousSecretExpiresAt?: Date | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  failingSince?: Date | null;
+
+  @Property({ type: 'uuid' })
+  createdBy!: string;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  updatedAt!: Date;
+}
+
+/** Which orgs have an enabled endpoint for which event types (the relay's routing). */
+@Entity({ tableName: 'webhook_routes' })
+export class WebhookRoute {
+  @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
+  @PrimaryKey({ type: 'text' })
+  eventType!: string;
+}
+
+@Entity({ tableName: 'webhook_deliveries' })
+@Unique({ name: 'webhook_deliveries_event_endpoint_key', properties: ['eventId', 'endpointId'] })
+@Index({
+  name: 'webhook_deliveries_endpoint_idx',
+  expression:
+    'create index webhook_deliveries_endpoint_idx on webhook_deliveries (endpoint_id, created_at desc, id desc)',
+})
+@Index({
+  name: 'webhook_deliveries_due_idx',
+  expression:
+    "create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status in ('pending', 'failed')",
+})
+export class WebhookDelivery {
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @Property({ type: 'uuid' })
+  orgId!: string;
+
+  @Property({ type: 'uuid' })
+  endpointId!: string;
+
+  @Property({ type: 'uuid' })
+  eventId!: string;
+
+  @Enum({ items: () => [...EVENT_TYPES], type: 'text' })
+  eventType!: EventType;
+
+  @Property({ type: 'text' })
+  webhookId!: string;
+
+  /** Rendered once per event and endpoint; each attempt signs it anew. */
+  @Property({ type: 'text' })
+  payload!: string;
+
+  @Enum({ items: () => [...DELIVERY_STATUSES], type: 'text', default: 'pending' })
+  status: DeliveryStatus = 'pending';
+
+  @Property({ type: 'integer', default: 0 })
+  attempts = 0;
+
+  @Property({ type: 'integer', nullable: true })
+  lastStatusCode?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  lastError?: string | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  nextAttemptAt?: Date | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  leaseUntil?: Date | null;
+
+  @Property({ type: 'integer', default: 0 })
+  dispatches = 0;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt!: Date;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  updatedAt!: Date;
+}
+
+@Entity({ tableName: 'webhook_attempts' })
+@Unique({ name: 'webhook_attempts_delivery_attempt_key', properties: ['deliveryId', 'attempt'] })
+export class WebhookAttempt {
+  @PrimaryKey({ type: 'uuid', defaultRaw: 'rm_uuid_v7()' })
+  id!: string;
+
+  @Property({ type: 'uuid' })
+  orgId!: string;
+
+  @Property({ type: 'uuid' })
+  deliveryId!: string;
+
+  @Property({ type: 'integer' })
+  attempt!: number;
+
+  @Property({ type: 'timestamptz' })
+  startedAt!: Date;
+
+  @Property({ type: 'integer' })
+  durationMs!: number;
+
+  @Property({ type: 'integer', nullable: true })
+  statusCode?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  error?: string | null;
+
+  /** At most 4 KB of what the receiver answered. */
+  @Property({ type: 'text', nullable: true })
+  responseBody?: string | null;
+}

@@ -1,0 +1,294 @@
+import { Injectable } from '@nestjs/common';
+import { Db } from '../platform/database/db.service';
+import type { EventType } from '../platform/queues/outbox-event.entity';
+import type { DeliveryStatus } from './webhook.entities';
+
+export interface DeliveryRow {
+  id: string;
+  eventId: string;
+  eventType: EventType;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  createdKey: string;
+}
+
+export interface AttemptRow {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** What one delivery attempt needs, read under the delivery's row lock. */
+export interface DeliveryTarget {
+  id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  dispatches: number;
+  webhookId: string;
+  payload: string;
+  endpointId: string;
+  url: string;
+  enabled: boolean;
+  secretCiphertext: string;
+  previousSecretCiphertext: string | null;
+  previousSecretExpiresAt: string | null;
+  failingSince: string | null;
+}
+
+const DELIVERY_COLUMNS = `
+  d.id, d.event_id as "eventId", d.event_type as "eventType", d.status, d.attempts,
+  d.last_status_code as "lastStatusCode", d.last_error as "lastError",
+  d.next_attempt_at as "nextAttemptAt", d.created_at as "createdAt",
+  to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdKey"`;
+
+@Injectable()
+export class WebhooksRepository {
+  constructor(private readonly db: Db) {}
+
+  refreshRoutes(): Promise<unknown> {
+    return this.db.query('select rm_refresh_webhook_routes()');
+  }
+
+  deliveries(
+    endpointId: string,
+    status: DeliveryStatus | undefined,
+    limit: number,
+    after: [string, string] | null,
+  ): Promise<DeliveryRow[]> {
+    const params: unknown[] = [endpointId];
+    let filters = '';
+    if (status) {
+      filters += ' and d.status = ?';
+      params.push(status);
+    }
+    if (after) {
+      filters += ' and (d.created_at, d.id) < (?::timestamptz, ?::uuid)';
+      params.push(...after);
+    }
+    params.push(limit);
+    return this.db.query<DeliveryRow>(
+      `select ${DELIVERY_COLUMNS} from webhook_deliveries d
+        where d.endpoint_id = ? ${filters}
+        order by d.created_at desc, d.id desc limit ?`,
+      params,
+    );
+  }
+
+  delivery(id: string): Promise<(DeliveryRow & { endpointEnabled: boolean }) | null> {
+    return this.db.one(
+      `select ${DELIVERY_COLUMNS}, e.enabled as "endpointEnabled"
+         from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+        where d.id = ?`,
+      [id],
+    );
+  }
+
+  /** Makes a delivery due now (a manual retry); the relay dispatches it. */
+  async scheduleNow(id: string): Promise<void> {
+    await this.db.query(
+      `update webhook_deliveries set status = case when status = 'failed' then 'failed' else 'pending' end,
+              next_attempt_at = now(), lease_until = null, updated_at = now()
+        where id = ?`,
+      [id],
+    );
+  }
+
+  attempts(deliveryId: string): Promise<AttemptRow[]> {
+    return this.db.query<AttemptRow>(
+      `select attempt, started_at as "startedAt", duration_ms as "durationMs", status_code as "statusCode",
+              error, response_body as "responseBody"
+         from webhook_attempts where delivery_id = ? order by attempt`,
+      [deliveryId],
+    );
+  }
+
+  // ---- worker side ----
+
+  /** Locks the event's webhooks consumer row; false when it is already done (a duplicate job). */
+  async claimConsumer(eventId: string, orgId: string): Promise<boolean> {
+    await this.db.query(
+      `insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
+       values (?, ?, 'webhooks', now() + interval '1 minute') on conflict do nothing`,
+      [eventId, orgId],
+    );
+    const row = await this.db.one<{ doneAt: string | null }>(
+      `select done_at as "doneAt" from event_consumers where event_id = ? and consumer = 'webhooks' for no key update`,
+      [eventId],
+    );
+    return row !== null && row.doneAt === null;
+  }
+
+  async completeConsumer(eventId: string): Promise<void> {
+    await this.db.query(
+      `update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
+        where event_id = ? and consumer = 'webhooks'`,
+      [eventId],
+    );
+  }
+
+  event(eventId: string) {
+    return this.db.one<{
+      id: string;
+      orgId: string;
+      type: EventType;
+      threadId: string;
+      messageId: string | null;
+      seq: number | null;
+      actorId: string;
+      createdAt: string;
+      withheld: boolean | null;
+      body: string | null;
+    }>(
+      `select e.id, e.org_id as "orgId", e.type, e.thread_id as "threadId", e.message_id as "messageId",
+              e.seq, e.actor_id as "actorId", e.created_at as "createdAt",
+              m.withheld, m.body
+         from outbox_events e left join messages m on m.id = e.message_id
+        where e.id = ?`,
+      [eventId],
+    );
+  }
+
+  subscribedEndpoints(type: EventType) {
+    return this.db.query<{ id: string; includeMessageBody: boolean }>(
+      `select id, include_message_body as "includeMessageBody" from webhook_endpoints
+        where enabled and ? = any(events)`,
+      [type],
+    );
+  }
+
+  async insertDelivery(input: {
+    id: string;
+    orgId: string;
+    endpointId: string;
+    eventId: string;
+    eventType: EventType;
+    webhookId: string;
+    payload: string;
+  }): Promise<void> {
+    await this.db.query(
+      `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload, status, next_attempt_at)
+       values (?, ?, ?, ?, ?, ?, ?, 'pending', now())
+       on conflict (event_id, endpoint_id) do nothing`,
+      [
+        input.id,
+        input.orgId,
+        input.endpointId,
+        input.eventId,
+        input.eventType,
+        input.webhookId,
+        input.payload,
+      ],
+    );
+  }
+
+  lockTarget(deliveryId: string): Promise<DeliveryTarget | null> {
+    return this.db.one<DeliveryTarget>(
+      `select d.id, d.status, d.attempts, d.dispatches, d.webhook_id as "webhookId", d.payload,
+              e.id as "endpointId", e.url, e.enabled, e.secret_ciphertext as "secretCiphertext",
+              e.previous_secret_ciphertext as "previousSecretCiphertext",
+              e.previous_secret_expires_at as "previousSecretExpiresAt", e.failing_since as "failingSince"
+         from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+        where d.id = ? for no key update of d`,
+      [deliveryId],
+    );
+  }
+
+  async extendLease(deliveryId: string, seconds: number): Promise<void> {
+    await this.db.query(
+      `update webhook_deliveries set lease_until = now() + make_interval(secs => ?) where id = ?`,
+      [seconds, deliveryId],
+    );
+  }
+
+  async exhaust(deliveryId: string, error: string): Promise<void> {
+    await this.db.query(
+      `update webhook_deliveries set status = 'exhausted', last_error = ?, next_attempt_at = null,
+              lease_until = null, updated_at = now() where id = ?`,
+      [error, deliveryId],
+    );
+  }
+
+  /** Records one attempt and the delivery's new state; false when another worker recorded it. */
+  async recordAttempt(input: {
+    orgId: string;
+    deliveryId: string;
+    attempt: number;
+    startedAt: Date;
+    durationMs: number;
+    statusCode: number | null;
+    error: string | null;
+    responseBody: string | null;
+    status: DeliveryStatus;
+    nextAttemptInMs: number | null;
+  }): Promise<boolean> {
+    const updated = await this.db.query(
+      `update webhook_deliveries set attempts = ?, status = ?, last_status_code = ?, last_error = ?,
+              next_attempt_at = case when ?::bigint is null then null else now() + make_interval(secs => ?::bigint / 1000.0) end,
+              lease_until = null, updated_at = now()
+        where id = ? and attempts = ? returning id`,
+      [
+        input.attempt,
+        input.status,
+        input.statusCode,
+        input.error,
+        input.nextAttemptInMs,
+        input.nextAttemptInMs,
+        input.deliveryId,
+        input.attempt - 1,
+      ],
+    );
+    if (!updated.length) return false;
+    await this.db.query(
+      `insert into webhook_attempts (org_id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body)
+       values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (delivery_id, attempt) do nothing`,
+      [
+        input.orgId,
+        input.deliveryId,
+        input.attempt,
+        input.startedAt.toISOString(),
+        input.durationMs,
+        input.statusCode,
+        input.error,
+        input.responseBody,
+      ],
+    );
+    return true;
+  }
+
+  /** Success clears the failure streak; a failure starts it. Returns when it started. */
+  async markEndpointHealth(endpointId: string, ok: boolean): Promise<string | null> {
+    const row = await this.db.one<{ failingSince: string | null }>(
+      `update webhook_endpoints set failing_since = case when ? then null else coalesce(failing_since, now()) end
+        where id = ? returning failing_since as "failingSince"`,
+      [ok, endpointId],
+    );
+    return row?.failingSince ?? null;
+  }
+
+  async disableEndpoint(endpointId: string, reason: 'gone' | 'failing'): Promise<void> {
+    await this.db.query(
+      `update webhook_endpoints set enabled = false, disabled_reason = ?, disabled_at = now(), updated_at = now()
+        where id = ? and enabled`,
+      [reason, endpointId],
+    );
+    await this.refreshRoutes();
+  }
+
+  /** Tells every active org admin that an endpoint was disabled (an in-app notification). */
+  async notifyAdmins(endpointId: string): Promise<void> {
+    await this.db.query(
+      `insert into notifications (org_id, user_id, type, endpoint_id)
+       select m.org_id, m.user_id, 'webhook.disabled', ? from memberships m
+        where m.org_id = nullif(current_setting('app.org_id', true), '')::uuid
+          and m.role = 'org_admin' and m.active`,
+      [endpointId],
+    );
+  }
+}

@@ -1,0 +1,214 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { ProblemError, Problems } from '../platform/http/problem';
+import {
+  decodeCursor,
+  pageLimit,
+  toPage,
+  type Page,
+  type PageQuery,
+} from '../platform/http/pagination';
+import { TenantContext, type Tenant } from '../platform/tenancy/tenant-context';
+import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint.dto';
+import type {
+  AttemptResponse,
+  DeliveriesQuery,
+  DeliveryResponse,
+  EndpointResponse,
+  EndpointWithSecretResponse,
+} from './dto/webhook.response';
+import { encryptSecret, generateSecret } from './secrets';
+import { checkWebhookUrl } from './ssrf';
+import { WebhookEndpoint } from './webhook.entities';
+import { WebhooksRepository, type DeliveryRow } from './webhooks.repository';
+
+/** Webhook endpoints and their delivery log, for org admins. */
+@Injectable()
+export class WebhooksService {
+  constructor(
+    private readonly repo: WebhooksRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(tenant: Tenant, input: CreateEndpointDto): Promise<EndpointWithSecretResponse> {
+    const url = await this.checkUrl(input.url);
+    const em = TenantContext.em();
+    const secret = generateSecret();
+    const now = new Date();
+    const endpoint = em.create(WebhookEndpoint, {
+      id: uuidv7(),
+      orgId: tenant.orgId,
+      url,
+      description: input.description ?? null,
+      events: input.events,
+      includeMessageBody: input.includeMessageBody ?? false,
+      enabled: true,
+      secretCiphertext: encryptSecret(secret, this.config.webhooks.encryptionKey),
+      createdBy: tenant.userId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await em.flush();
+    await this.repo.refreshRoutes();
+    return { ...toEndpointResponse(endpoint), secret, previousSecretExpiresAt: null };
+  }
+
+  async list(tenant: Tenant, query: PageQuery): Promise<Page<EndpointResponse>> {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor
+      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
+      : null;
+    const em = TenantContext.em();
+    const endpoints = await em.find(
+      WebhookEndpoint,
+      after
+        ? {
+            orgId: tenant.orgId,
+            $or: [
+              { createdAt: { $lt: new Date(after[0]) } },
+              { createdAt: new Date(after[0]), id: { $lt: after[1] } },
+            ],
+          }
+        : { orgId: tenant.orgId },
+      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 },
+    );
+    return toPage(endpoints, limit, toEndpointResponse, (e) => [e.createdAt.toISOString(), e.id]);
+  }
+
+  async get(tenant: Tenant, id: string): Promise<EndpointResponse> {
+    return toEndpointResponse(await this.find(tenant, id));
+  }
+
+  async update(tenant: Tenant, id: string, changes: UpdateEndpointDto): Promise<EndpointResponse> {
+    const endpoint = await this.find(tenant, id);
+    if (changes.url !== undefined) endpoint.url = await this.checkUrl(changes.url);
+    if (changes.events !== undefined) endpoint.events = changes.events;
+    if (changes.description !== undefined) endpoint.description = changes.description;
+    if (changes.includeMessageBody !== undefined)
+      endpoint.includeMessageBody = changes.includeMessageBody;
+    if (changes.enabled !== undefined && changes.enabled !== endpoint.enabled) {
+      endpoint.enabled = changes.enabled;
+      endpoint.disabledReason = changes.enabled ? null : 'manual';
+      endpoint.disabledAt = changes.enabled ? null : new Date();
+      if (changes.enabled) endpoint.failingSince = null;
+    }
+    endpoint.updatedAt = new Date();
+    await TenantContext.em().flush();
+    await this.repo.refreshRoutes();
+    return toEndpointResponse(endpoint);
+  }
+
+  async remove(tenant: Tenant, id: string): Promise<void> {
+    const endpoint = await this.find(tenant, id);
+    const em = TenantContext.em();
+    em.remove(endpoint);
+    await em.flush();
+    await this.repo.refreshRoutes();
+  }
+
+  /** A new secret; the previous one keeps signing alongside it for the overlap period. */
+  async rotateSecret(tenant: Tenant, id: string): Promise<EndpointWithSecretResponse> {
+    const endpoint = await this.find(tenant, id);
+    const secret = generateSecret();
+    const overlapMs = this.config.webhooks.secretOverlapHours * 3600_000;
+    endpoint.previousSecretCiphertext = overlapMs > 0 ? endpoint.secretCiphertext : null;
+    endpoint.previousSecretExpiresAt = overlapMs > 0 ? new Date(Date.now() + overlapMs) : null;
+    endpoint.secretCiphertext = encryptSecret(secret, this.config.webhooks.encryptionKey);
+    endpoint.updatedAt = new Date();
+    await TenantContext.em().flush();
+    return {
+      ...toEndpointResponse(endpoint),
+      secret,
+      previousSecretExpiresAt: endpoint.previousSecretExpiresAt?.toISOString() ?? null,
+    };
+  }
+
+  async deliveries(
+    tenant: Tenant,
+    endpointId: string,
+    query: DeliveriesQuery,
+  ): Promise<Page<DeliveryResponse>> {
+    await this.find(tenant, endpointId);
+    const limit = pageLimit(query.limit);
+    const after = query.cursor
+      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
+      : null;
+    const rows = await this.repo.deliveries(endpointId, query.status, limit + 1, after);
+    return toPage(rows, limit, toDeliveryResponse, (r) => [r.createdKey, r.id]);
+  }
+
+  async attempts(deliveryId: string): Promise<AttemptResponse[]> {
+    const delivery = await this.repo.delivery(deliveryId);
+    if (!delivery) throw Problems.notFound('Delivery');
+    const rows = await this.repo.attempts(deliveryId);
+    return rows.map((a) => ({
+      attempt: a.attempt,
+      startedAt: new Date(a.startedAt).toISOString(),
+      durationMs: a.durationMs,
+      statusCode: a.statusCode,
+      error: a.error,
+      responseBody: a.responseBody,
+    }));
+  }
+
+  /** Re-delivers by hand (same webhook-id): the delivery is due now and the relay dispatches it. */
+  async retry(deliveryId: string): Promise<DeliveryResponse> {
+    const delivery = await this.repo.delivery(deliveryId);
+    if (!delivery) throw Problems.notFound('Delivery');
+    if (!delivery.endpointEnabled) {
+      throw new ProblemError(
+        409,
+        'endpoint-disabled',
+        'Endpoint disabled',
+        'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
+      );
+    }
+    await this.repo.scheduleNow(deliveryId);
+    return toDeliveryResponse((await this.repo.delivery(deliveryId))!);
+  }
+
+  private async find(tenant: Tenant, id: string): Promise<WebhookEndpoint> {
+    const endpoint = await TenantContext.em().findOne(WebhookEndpoint, { id, orgId: tenant.orgId });
+    if (!endpoint) throw Problems.notFound('Webhook endpoint');
+    return endpoint;
+  }
+
+  private async checkUrl(raw: string): Promise<string> {
+    const check = await checkWebhookUrl(raw, {
+      allowPrivate: this.config.webhooks.allowPrivateUrls,
+    });
+    if (!check.ok) throw Problems.validation([{ field: 'url', message: check.reason }]);
+    return check.url.toString();
+  }
+}
+
+export function toEndpointResponse(e: WebhookEndpoint): EndpointResponse {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    description: e.description ?? null,
+    includeMessageBody: e.includeMessageBody,
+    enabled: e.enabled,
+    disabledReason: e.disabledReason ?? null,
+    failingSince: e.failingSince ? new Date(e.failingSince).toISOString() : null,
+    createdAt: new Date(e.createdAt).toISOString(),
+    updatedAt: new Date(e.updatedAt).toISOString(),
+  };
+}
+
+export function toDeliveryResponse(d: DeliveryRow): DeliveryResponse {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    lastStatusCode: d.lastStatusCode,
+    lastError: d.lastError,
+    nextAttemptAt: d.nextAttemptAt ? new Date(d.nextAttemptAt).toISOString() : null,
+    createdAt: new Date(d.createdAt).toISOString(),
+  };
+}

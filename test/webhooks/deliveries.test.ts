@@ -1,0 +1,353 @@
+import type { Client } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { drainOutbox, eventually, ownerClient } from '../support/async';
+import { WebhookReceiver } from '../support/webhook-receiver';
+
+describe('webhook deliveries (local receivers, private URLs allowed)', () => {
+  let t: TestApp;
+  let db: Client;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      WORKER_ENABLED: 'true',
+      WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '0.1,0.1,0.1',
+      WEBHOOK_TIMEOUT_MS: '500',
+      OUTBOX_POLL_MS: '20',
+      RATE_LIMIT_WRITES_PER_SECOND: '1000',
+    });
+    db = await ownerClient(t.database);
+  });
+  beforeEach(async () => {
+    receiver = await new WebhookReceiver().start();
+  });
+  afterEach(() => receiver.stop());
+  afterAll(async () => {
+    await db.end();
+    await t.close();
+  });
+
+  const setup = async (events = ['message.created'], extra: Record<string, unknown> = {}) => {
+    const org = t.createOrg();
+    const admin = await t.createMember(org, { role: 'org_admin' });
+    const a = await t.createMember(org);
+    const b = await t.createMember(org);
+    const created = await t
+      .http()
+      .post('/api/v1/webhooks/endpoints')
+      .set(bearer(admin))
+      .send({ url: receiver.url(), events, ...extra });
+    expect(created.status).toBe(201);
+    return { org, admin, a, b, endpoint: created.body as { id: string; secret: string } };
+  };
+  const startThread = async (from: Member, to: Member, body?: string) => {
+    const res = await t
+      .http()
+      .post('/api/v1/messages/threads')
+      .set(bearer(from))
+      .send({ recipientId: to.userId, ...(body ? { body } : {}) });
+    return res.body as { thread: { id: string }; message?: { id: string; seq: number } };
+  };
+  const deliveries = async (admin: Member, endpointId: string, query = '') =>
+    (
+      await t
+        .http()
+        .get(`/api/v1/webhooks/endpoints/${endpointId}/deliveries${query}`)
+        .set(bearer(admin))
+    ).body.data as any[];
+  const attempts = async (admin: Member, deliveryId: string) =>
+    (await t.http().get(`/api/v1/webhooks/deliveries/${deliveryId}/attempts`).set(bearer(admin)))
+      .body.data as any[];
+  const settled = (admin: Member, endpointId: string, n = 1) =>
+    eventually(
+      async () => {
+        const list = await deliveries(admin, endpointId);
+        return list.length >= n &&
+          list.every((d) => d.status === 'succeeded' || d.status === 'exhausted')
+          ? list
+          : undefined;
+      },
+      15_000,
+      'deliveries to settle',
+    );
+
+  it('delivers a signed message.created without the text, verifiable with the secret', async () => {
+    const { a, b, admin, endpoint, org } = await setup();
+    const { thread, message } = await startThread(a, b, 'private words');
+    await settled(admin, endpoint.id);
+    expect(receiver.received).toHaveLength(1);
+    const [req] = receiver.received;
+    const payload = new Webhook(endpoint.secret).verify(
+      req.body,
+      req.headers as Record<string, string>,
+    );
+    expect(payload).toEqual({
+      type: 'message.created',
+      timestamp: expect.any(String),
+      data: { orgId: org, threadId: thread.id, messageId: message!.id, seq: 1, senderId: a.userId },
+    });
+    expect(req.body).not.toContain('private words');
+    expect(req.headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
+  });
+
+  it('includes the text only when the endpoint asks for it', async () => {
+    const { a, b, admin, endpoint } = await setup(['message.created'], {
+      includeMessageBody: true,
+    });
+    await startThread(a, b, 'shared words');
+    await settled(admin, endpoint.id);
+    expect(JSON.parse(receiver.received[0].body).data.body).toBe('shared words');
+  });
+
+  it('retries with the same webhook-id and a fresh signature: fail, fail, succeed', async () => {
+    receiver.reply = (_req, i) =>
+      i < 2 ? { status: 500, body: 'nope' } : { status: 200, body: 'ok' };
+    const { a, b, admin, endpoint } = await setup();
+    await startThread(a, b, 'hello');
+    const [delivery] = await settled(admin, endpoint.id);
+    expect(delivery).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      lastStatusCode: 200,
+      lastError: null,
+      nextAttemptAt: null,
+    });
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    for (const r of receiver.received) {
+      expect(() =>
+        new Webhook(endpoint.secret).verify(r.body, r.headers as Record<string, string>),
+      ).not.toThrow();
+    }
+    const log = await attempts(admin, delivery.id);
+    expect(log.map((l) => [l.attempt, l.statusCode])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 200],
+    ]);
+    expect(log[0].responseBody).toBe('nope');
+  });
+
+  it('marks a delivery exhausted when every attempt fails, and can re-deliver it by hand with the same webhook-id', async () => {
+    receiver.reply = () => ({ status: 500 });
+    const { a, b, admin, endpoint } = await setup();
+    await startThread(a, b, 'hello');
+    const [delivery] = await settled(admin, endpoint.id);
+    expect(delivery).toMatchObject({ status: 'exhausted', attempts: 4, lastStatusCode: 500 });
+    expect((await deliveries(admin, endpoint.id, '?status=exhausted')).map((d) => d.id)).toEqual([
+      delivery.id,
+    ]);
+    expect(await deliveries(admin, endpoint.id, '?status=succeeded')).toEqual([]);
+
+    receiver.reply = () => ({ status: 200 });
+    const retried = await t
+      .http()
+      .post(`/api/v1/webhooks/deliveries/${delivery.id}/retry`)
+      .set(bearer(admin));
+    expect(retried.status).toBe(202);
+    expect(retried.body.status).toBe('pending');
+    const [after] = await eventually(
+      async () => {
+        const list = await deliveries(admin, endpoint.id);
+        return list[0].status === 'succeeded' ? list : undefined;
+      },
+      10_000,
+      'the manual retry',
+    );
+    expect(after.attempts).toBe(5);
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+  });
+
+  it('disables the endpoint at once on 410 and tells the org admins', async () => {
+    receiver.reply = () => ({ status: 410 });
+    const { a, b, admin, endpoint } = await setup();
+    await startThread(a, b, 'hello');
+    await settled(admin, endpoint.id);
+    expect(receiver.received).toHaveLength(1);
+    const got = await t.http().get(`/api/v1/webhooks/endpoints/${endpoint.id}`).set(bearer(admin));
+    expect(got.body).toMatchObject({ enabled: false, disabledReason: 'gone' });
+    const inbox = await t.http().get('/api/v1/notifications').set(bearer(admin));
+    expect(inbox.body.data).toEqual([
+      expect.objectContaining({
+        type: 'webhook.disabled',
+        endpointId: endpoint.id,
+        threadId: null,
+        actor: null,
+      }),
+    ]);
+    // Nothing more goes to a disabled endpoint.
+    await startThread(b, a, 'again');
+    await drainOutbox(db);
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('disables an endpoint that keeps failing past WEBHOOK_DISABLE_AFTER_HOURS and tells the admins', async () => {
+    receiver.reply = () => ({ status: 503 });
+    const { a, b, admin, endpoint } = await setup();
+    // It has been failing for six days already (the default limit is five).
+    await db.query(
+      `update webhook_endpoints set failing_since = now() - interval '6 days' where id = $1`,
+      [endpoint.id],
+    );
+    await startThread(a, b, 'hello');
+    await settled(admin, endpoint.id);
+    const got = await t.http().get(`/api/v1/webhooks/endpoints/${endpoint.id}`).set(bearer(admin));
+    expect(got.body).toMatchObject({ enabled: false, disabledReason: 'failing' });
+    const inbox = await t.http().get('/api/v1/notifications').set(bearer(admin));
+    expect(inbox.body.data.map((n: { type: string }) => n.type)).toEqual(['webhook.disabled']);
+    const retry = await t
+      .http()
+      .post(`/api/v1/webhooks/deliveries/${(await deliveries(admin, endpoint.id))[0].id}/retry`)
+      .set(bearer(admin));
+    expect(retry.status).toBe(409);
+    expect(retry.body.type).toMatch(/endpoint-disabled$/);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    receiver.reply = (_r, i) =>
+      i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 };
+    const { a, b, admin, endpoint } = await setup();
+    await startThread(a, b, 'hello');
+    await settled(admin, endpoint.id);
+    expect(receiver.received).toHaveLength(2);
+    expect(receiver.received[1].at - receiver.received[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not follow redirects (a failure), times out slow receivers, truncates huge answers', async () => {
+    const target = await new WebhookReceiver().start();
+    try {
+      receiver.reply = (r) =>
+        r.path === '/slow'
+          ? { status: 200, delayMs: 2000 }
+          : r.path === '/huge'
+            ? { status: 500, body: 'x'.repeat(100_000) }
+            : { status: 302, headers: { location: target.url() } };
+      const { a, b, admin, endpoint } = await setup();
+      const slow = await t
+        .http()
+        .post('/api/v1/webhooks/endpoints')
+        .set(bearer(admin))
+        .send({ url: receiver.url('/slow'), events: ['message.created'] });
+      const huge = await t
+        .http()
+        .post('/api/v1/webhooks/endpoints')
+        .set(bearer(admin))
+        .send({ url: receiver.url('/huge'), events: ['message.created'] });
+      await startThread(a, b, 'hello');
+      const [redirected] = await settled(admin, endpoint.id);
+      expect(redirected).toMatchObject({ status: 'exhausted', lastStatusCode: 302 });
+      expect(redirected.lastError).toMatch(/redirect/);
+      expect(target.received).toHaveLength(0);
+      const [timedOut] = await settled(admin, slow.body.id);
+      expect(timedOut.lastError).toMatch(/timed out/);
+      expect(timedOut.lastStatusCode).toBeNull();
+      const [big] = await settled(admin, huge.body.id);
+      const log = await attempts(admin, big.id);
+      expect(log[0].responseBody.length).toBeLessThanOrEqual(4096);
+      expect(log[0].responseBody.length).toBeGreaterThan(1000);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('delivers thread.created, message.read and message.deleted with their ids', async () => {
+    const { a, b, admin, endpoint, org } = await setup([
+      'thread.created',
+      'message.read',
+      'message.deleted',
+    ]);
+    const { thread, message } = await startThread(a, b, 'x');
+    await t
+      .http()
+      .post(`/api/v1/messages/threads/${thread.id}/read`)
+      .set(bearer(b))
+      .send({})
+      .expect(200);
+    await t
+      .http()
+      .delete(`/api/v1/messages/threads/${thread.id}/messages/${message!.id}`)
+      .set(bearer(a))
+      .expect(204);
+    await settled(admin, endpoint.id, 3);
+    const bodies = receiver.received
+      .map((r) => JSON.parse(r.body))
+      .sort((x, y) => x.type.localeCompare(y.type));
+    expect(bodies.map((p) => p.type)).toEqual([
+      'message.deleted',
+      'message.read',
+      'thread.created',
+    ]);
+    expect(bodies[0].data).toEqual({
+      orgId: org,
+      threadId: thread.id,
+      messageId: message!.id,
+      seq: 1,
+      senderId: a.userId,
+    });
+    expect(bodies[1].data).toEqual({
+      orgId: org,
+      threadId: thread.id,
+      messageId: message!.id,
+      seq: 1,
+      readerId: b.userId,
+    });
+    expect(bodies[2].data).toEqual({ orgId: org, threadId: thread.id, senderId: a.userId });
+  });
+
+  it('sends nothing for a withheld message, and nothing to another org’s endpoints', async () => {
+    const first = await setup();
+    const other = await new WebhookReceiver().start();
+    try {
+      const otherOrg = t.createOrg();
+      const otherAdmin = await t.createMember(otherOrg, { role: 'org_admin' });
+      await t
+        .http()
+        .post('/api/v1/webhooks/endpoints')
+        .set(bearer(otherAdmin))
+        .send({ url: other.url(), events: ['message.created'] })
+        .expect(201);
+      const { thread } = await startThread(first.a, first.b, 'visible');
+      await t
+        .http()
+        .post(`/api/v1/messages/users/${first.a.userId}/block`)
+        .set(bearer(first.b))
+        .expect(201);
+      await t
+        .http()
+        .post(`/api/v1/messages/threads/${thread.id}/messages`)
+        .set(bearer(first.a))
+        .send({ body: 'withheld' })
+        .expect(201);
+      await drainOutbox(db);
+      await settled(first.admin, first.endpoint.id);
+      expect(receiver.received).toHaveLength(1);
+      expect(other.received).toHaveLength(0);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('signs with both secrets during a rotation', async () => {
+    const { a, b, admin, endpoint } = await setup();
+    const rotated = await t
+      .http()
+      .post(`/api/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`)
+      .set(bearer(admin));
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(endpoint.secret);
+    expect(Date.parse(rotated.body.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(
+      23 * 3600_000,
+    );
+    await startThread(a, b, 'hello');
+    await settled(admin, endpoint.id);
+    const [req] = receiver.received;
+    expect((req.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    for (const secret of [endpoint.secret, rotated.body.secret as string]) {
+      expect(() =>
+        new Webhook(secret).verify(req.body, req.headers as Record<string, string>),
+      ).not.toThrow();
+    }
+  });
+});
