@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { AuthModule } from './platform/auth/auth.module';
 import { JwtAuthGuard } from './platform/auth/jwt-auth.guard';
 import { RolesGuard } from './platform/auth/roles.guard';
+import { UnexpectedBodyGuard } from './platform/http/unexpected-body.guard';
 import { DatabaseModule } from './platform/database/database.module';
 import { ormOptions } from './platform/database/orm-options';
 import { loggerParams } from './platform/logging/logging';
@@ -38,10 +39,12 @@ export class AppModule {
     const isRead = (method: string) => method === 'GET' || method === 'HEAD';
     const httpProviders: Provider[] = shape.http
       ? [
-          // Order matters: verify the token, then rate-limit per user, then check the role.
+          // Order matters: verify the token, then rate-limit per user, then check the role, then refuse
+          // a body sent to a route that takes none.
           { provide: APP_GUARD, useClass: JwtAuthGuard },
           { provide: APP_GUARD, useClass: UserThrottlerGuard },
           { provide: APP_GUARD, useClass: RolesGuard },
+          { provide: APP_GUARD, useClass: UnexpectedBodyGuard },
           { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
         ]
       : [];

@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { MessageQueries, type ViewerContext } from '../../src/messages/messages.repository';
+import { ThreadQueries } from '../../src/threads/threads.repository';
+import type { SqlQuery } from '../../src/platform/database/db.service';
+import { urlFor } from '../support/env';
+import { explainAsApp, seqScansOn } from '../support/explain';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const USERS = 400;
+const THREADS = 2000;
+const PER_THREAD = 50; // 100k messages
+
+/**
+ * One org with 100k messages, seeded with plain SQL as the owner: 400 members, 2000 direct
+ * threads of 50 messages each, both participants' state and read history.
+ */
+async function seed(database: string, org: string): Promise<void> {
+  const owner = new Client({ connectionString: urlFor(database) });
+  await owner.connect();
+  try {
+    const statements = [
+      `create temp table seed_users as
+         select n, gen_random_uuid() as id from generate_series(0, ${USERS - 1}) n`,
+      `insert into orgs (id) values ('${org}')`,
+      `insert into users (id) select id from seed_users`,
+      `insert into memberships (org_id, user_id, display_name, role)
+         select '${org}', id, 'Seed member ' || n, 'resident' from seed_users`,
+      `create temp table seed_threads as
+         select j, gen_random_uuid() as id, a.id as ua, b.id as ub
+           from generate_series(0, ${THREADS - 1}) j
+           join seed_users a on a.n = j % ${USERS}
+           join seed_users b on b.n = (j % ${USERS} + 1 + j / ${USERS}) % ${USERS}`,
+      `insert into message_threads (id, org_id, kind, user_low, user_high, created_by, created_at,
+                                    last_seq, last_message_at)
+         select id, '${org}', 'direct', least(ua, ub), greatest(ua, ub), ua,
+                now() - interval '30 days', ${PER_THREAD}, now() - j * interval '1 minute'
+           from seed_threads`,
+      `insert into thread_participants (org_id, thread_id, user_id, other_user_id, blocks_other,
+                                        listed, last_read_seq, last_read_at, unread_count,
+                                        last_visible_seq, last_message_at, activity_at)
+         select '${org}', s.id, p.me, p.other, false, true, ${PER_THREAD - 10}, now(),
+                case when p.me = s.ua then 0 else 10 end, ${PER_THREAD},
+                now() - s.j * interval '1 minute', now() - s.j * interval '1 minute'
+           from seed_threads s cross join lateral (values (s.ua, s.ub), (s.ub, s.ua)) p(me, other)`,
+      `insert into messages (id, org_id, thread_id, seq, sender_id, body, withheld, created_at)
+         select gen_random_uuid(), '${org}', s.id, q, case when q % 2 = 0 then s.ua else s.ub end,
+                'Seed message number ' || q, false,
+                now() - interval '30 days' + q * interval '1 second'
+           from seed_threads s cross join generate_series(1, ${PER_THREAD}) q`,
+      `insert into message_reads (org_id, thread_id, reader_id, from_seq, to_seq, read_at)
+         select '${org}', s.id, p.me, r.from_seq, r.to_seq, now() - (10 - r.k) * interval '1 hour'
+           from seed_threads s
+           cross join lateral (values (s.ua), (s.ub)) p(me)
+           cross join lateral (select k, (k - 1) * 4 as from_seq, k * 4 as to_seq
+                                 from generate_series(1, 10) k) r`,
+      `analyze`,
+    ];
+    for (const sql of statements) await owner.query(sql);
+  } finally {
+    await owner.end();
+  }
+}
+
+describe('the hot queries are index-backed (100k messages)', () => {
+  let t: TestApp;
+  const org = randomUUID();
+  let userId: string;
+  let otherId: string;
+  let threadId: string;
+  let activityKey: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    await seed(t.database, org);
+    const owner = new Client({ connectionString: urlFor(t.database) });
+    await owner.connect();
+    try {
+      const { rows } = await owner.query<{
+        user_id: string;
+        other_user_id: string;
+        thread_id: string;
+        key: string;
+        total: number;
+      }>(
+        `select tp.user_id, tp.other_user_id, tp.thread_id,
+                to_char(tp.activity_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key,
+                (select count(*)::int from messages) as total
+           from thread_participants tp where tp.org_id = $1 and tp.unread_count > 0
+          order by tp.activity_at desc limit 1`,
+        [org],
+      );
+      expect(rows[0].total).toBeGreaterThanOrEqual(100_000);
+      ({
+        user_id: userId,
+        other_user_id: otherId,
+        thread_id: threadId,
+        key: activityKey,
+      } = rows[0]);
+    } finally {
+      await owner.end();
+    }
+  }, 120_000);
+  afterAll(() => t.close());
+
+  const ctx = (blocksOther: boolean): ViewerContext => {
+    const party = (id: string) => ({
+      userId: id,
+      displayName: 'Seed member',
+      role: 'resident' as const,
+      readReceipts: true,
+      receiptsSince: new Date(0),
+    });
+    return {
+      threadId,
+      kind: 'direct',
+      createdAt: new Date().toISOString(),
+      blocksOther,
+      lastReadSeq: PER_THREAD - 10,
+      lastVisibleSeq: PER_THREAD,
+      me: party(userId),
+      other: party(otherId),
+    };
+  };
+
+  const cases: [string, () => SqlQuery][] = [
+    ['the thread as a participant sees it', () => MessageQueries.viewer(threadId, userId)],
+    ['the latest page of a thread', () => MessageQueries.page(ctx(false), {}, 51)],
+    ['a page before a message', () => MessageQueries.page(ctx(false), { beforeSeq: 30 }, 51)],
+    [
+      'a page after a message (polling)',
+      () => MessageQueries.page(ctx(false), { afterSeq: 10 }, 50),
+    ],
+    ['a page while blocking the other', () => MessageQueries.page(ctx(true), {}, 51)],
+    ['the unread count', () => MessageQueries.unreadCount(org, userId)],
+    ['the first page of the thread list', () => ThreadQueries.list(org, userId, 21, null)],
+    [
+      'a later page of the thread list',
+      () => ThreadQueries.list(org, userId, 21, [activityKey, threadId]),
+    ],
+  ];
+
+  it.each(cases)(
+    '%s has no sequential scan on messages, thread_participants or message_reads',
+    async (_name, build) => {
+      const plan = await explainAsApp(t.database, org, build());
+      expect(seqScansOn(plan, ['messages', 'thread_participants', 'message_reads'])).toEqual([]);
+    },
+  );
+
+  it('explains the statements the service runs (they return rows for the seeded viewer)', async () => {
+    const client = new Client({
+      connectionString: urlFor(t.database, { name: 'rm_app', password: 'rm_app' }),
+    });
+    await client.connect();
+    try {
+      await client.query('begin');
+      await client.query(`select set_config('app.org_id', $1, true)`, [org]);
+      const run = async (q: SqlQuery) => {
+        let n = 0;
+        return (
+          await client.query(
+            q.sql.replace(/\?/g, () => `$${++n}`),
+            q.params,
+          )
+        ).rows;
+      };
+      expect(await run(MessageQueries.page(ctx(false), {}, 51))).toHaveLength(PER_THREAD);
+      expect(await run(MessageQueries.page(ctx(true), {}, 51))).toHaveLength(PER_THREAD / 2);
+      expect(await run(MessageQueries.unreadCount(org, userId))).toEqual([
+        { total: expect.any(Number), threads: expect.any(Number) },
+      ]);
+      const list = await run(ThreadQueries.list(org, userId, 21, null));
+      expect(list.length).toBeGreaterThan(0);
+      expect(list[0]).toEqual(expect.objectContaining({ id: threadId }));
+    } finally {
+      await client.query('rollback');
+      await client.end();
+    }
+  });
+});
