@@ -8,6 +8,11 @@ import type { AppConfig } from './config/app-config';
 import { AppModule } from './app.module';
 import { textLimits } from './platform/http/decorators';
 import { ProblemDetailsFilter } from './platform/http/problem-details.filter';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installJsonParser,
+} from './platform/http/framework-errors';
 import { mountSwagger } from './platform/http/swagger';
 import { createValidationPipe } from './platform/http/validation';
 import { mountBullBoard } from './operations/bull-board';
@@ -23,6 +28,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   textLimits.messageMaxLength = config.messageMaxLength;
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    frameworkErrors,
+    clientErrorHandler,
     logger: false,
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
@@ -33,7 +40,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, { http: true, worker: config.workerEnabled }),
     adapter,
-    { bufferLogs: true, abortOnError: false },
+    { bufferLogs: true, abortOnError: false, bodyParser: false },
   );
   app.useLogger(app.get(Logger));
   app.flushLogs();
@@ -41,6 +48,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: any other body type is refused with 415 rather than reaching validation as a string.
   fastify.removeContentTypeParser(['text/plain']);
+  installJsonParser(fastify, config.bodyLimitBytes);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

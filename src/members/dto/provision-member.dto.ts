@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
-import { IsText } from '../../platform/http/decorators';
+import { IsBoolean, IsIn } from 'class-validator';
+import { IsText, IsOmittable } from '../../platform/http/decorators';
 import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
 
 export class ProvisionMemberDto {
@@ -12,12 +12,12 @@ export class ProvisionMemberDto {
   role!: MemberRole;
 
   @ApiPropertyOptional({ enum: VISIBILITIES, default: 'visible' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
   @ApiPropertyOptional({ default: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   readReceipts?: boolean;
 }

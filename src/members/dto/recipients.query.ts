@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { PageQuery } from '../../platform/http/pagination';
+import { IsOmittable } from '../../platform/http/decorators';
 
 export class RecipientsQuery extends PageQuery {
   @ApiPropertyOptional({
@@ -8,7 +9,7 @@ export class RecipientsQuery extends PageQuery {
     example: 'mar',
     maxLength: 100,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(100)
   q?: string;

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { IsBoolean, IsIn } from 'class-validator';
 import { VISIBILITIES, type Visibility } from '../membership.entity';
+import { IsOmittable } from '../../platform/http/decorators';
 
 export class UpdateSettingsDto {
   @ApiPropertyOptional({
@@ -8,7 +9,7 @@ export class UpdateSettingsDto {
     description:
       'hidden: residents no longer find you in the directory or start new threads with you; existing threads go on.',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
@@ -16,7 +17,7 @@ export class UpdateSettingsDto {
     description:
       'false: you emit no read receipts and see none. Turning it back on reveals only reads made from then on.',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   readReceipts?: boolean;
 }

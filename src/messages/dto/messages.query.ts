@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { IsOmittable } from '../../platform/http/decorators';
 
 export const DEFAULT_MESSAGE_PAGE = 50;
 
@@ -9,7 +10,7 @@ export class MessagesQuery {
     format: 'uuid',
     description: 'The newest `limit` messages before this message id.',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsUUID('all', { message: 'before must be a message id (UUID)' })
   before?: string;
 
@@ -17,12 +18,12 @@ export class MessagesQuery {
     format: 'uuid',
     description: 'The oldest `limit` messages after this message id (what polling clients call).',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsUUID('all', { message: 'after must be a message id (UUID)' })
   after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_MESSAGE_PAGE })
-  @IsOptional()
+  @IsOmittable()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 100' })
   @Min(1, { message: 'limit must be an integer between 1 and 100' })

@@ -1,11 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
+import { IsBoolean } from 'class-validator';
 import { PageQuery } from '../../platform/http/pagination';
+import { IsOmittable } from '../../platform/http/decorators';
 
 export class NotificationsQuery extends PageQuery {
   @ApiPropertyOptional({ type: Boolean, description: 'Only unread notifications.', default: false })
-  @IsOptional()
+  @IsOmittable()
   @Transform(({ value }: { value: unknown }) =>
     value === 'true' ? true : value === 'false' ? false : value,
   )

@@ -2,15 +2,23 @@ import { applyDecorators, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiParam, ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
   ValidateBy,
+  ValidateIf,
   buildMessage,
   type ValidationOptions,
 } from 'class-validator';
 import { Problems } from './problem';
+
+/**
+ * An optional field: it may be left out, but not sent as null (class-validator's IsOptional lets
+ * null through to code that does not expect it). A null is validated, and refused, like any value.
+ */
+export function IsOmittable() {
+  return ValidateIf((_object: unknown, value: unknown) => value !== undefined);
+}
 
 /** Limits that come from configuration, read at validation time. */
 export const textLimits = { messageMaxLength: 4000 };
@@ -65,7 +73,7 @@ export function IsText(options: {
   const validationOptions: ValidationOptions = {};
   return applyDecorators(
     options.optional ? ApiPropertyOptional(doc) : ApiProperty(doc),
-    ...(options.optional ? [IsOptional()] : []),
+    ...(options.optional ? [IsOmittable()] : []),
     Transform(({ value }: { value: unknown }) =>
       typeof value === 'string' ? value.trim() : value,
     ),
@@ -93,7 +101,7 @@ export function IsCursor() {
       type: String,
       maxLength: 512,
     }),
-    IsOptional(),
+    IsOmittable(),
     IsString(),
     MaxLength(512, { message: 'cursor is malformed; pass back the nextCursor of a previous page' }),
     Matches(/^[A-Za-z0-9_-]+$/, {
@@ -112,7 +120,7 @@ export function IsClientMessageId() {
       maxLength: 64,
       minLength: 1,
     }),
-    IsOptional(),
+    IsOmittable(),
     IsString(),
     Matches(/^[\x21-\x7E]{1,64}$/, {
       message: 'clientMessageId must be 1–64 printable ASCII characters without spaces',

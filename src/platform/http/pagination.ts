@@ -1,8 +1,8 @@
 import { Type as TransformType } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Problems } from './problem';
-import { IsCursor } from './decorators';
+import { IsCursor, IsOmittable } from './decorators';
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
@@ -15,7 +15,7 @@ export class PageQuery {
     default: DEFAULT_PAGE_LIMIT,
     example: 20,
   })
-  @IsOptional()
+  @IsOmittable()
   @TransformType(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 100' })
   @Min(1, { message: 'limit must be an integer between 1 and 100' })

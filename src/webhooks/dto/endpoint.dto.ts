@@ -6,11 +6,10 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsOptional,
   IsString,
   MaxLength,
 } from 'class-validator';
-import { IsText } from '../../platform/http/decorators';
+import { IsText, IsOmittable } from '../../platform/http/decorators';
 import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
 
 const URL_DOC = {
@@ -48,20 +47,20 @@ export class CreateEndpointDto {
     description:
       'Include the message text in message.created payloads. Off by default: payloads carry ids and metadata only.',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   includeMessageBody?: boolean;
 }
 
 export class UpdateEndpointDto {
   @ApiPropertyOptional(URL_DOC)
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(2000)
   url?: string;
 
   @ApiPropertyOptional(EVENTS_DOC)
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
@@ -73,14 +72,14 @@ export class UpdateEndpointDto {
   description?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   includeMessageBody?: boolean;
 
   @ApiPropertyOptional({
     description: 'false disables deliveries; true re-enables (and forgets past failures).',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 }

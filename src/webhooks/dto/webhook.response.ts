@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { PageOf, PageQuery } from '../../platform/http/pagination';
 import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
 import {
@@ -8,6 +8,7 @@ import {
   type DeliveryStatus,
   type DisabledReason,
 } from '../webhook.entities';
+import { IsOmittable } from '../../platform/http/decorators';
 
 export class EndpointResponse {
   @ApiProperty({ format: 'uuid' })
@@ -139,7 +140,7 @@ export class AttemptListResponse {
 
 export class DeliveriesQuery extends PageQuery {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 }
