@@ -128,12 +128,17 @@ export class Migration20261126160000_webhooks extends Migration {
     this.addSql(`alter function rm_relay_claim_deliveries(integer, interval) owner to rm_relay`);
     this.addSql(`revoke all on function rm_relay_claim_deliveries(integer, interval) from public`);
     this.addSql(`grant execute on function rm_relay_claim_deliveries(integer, interval) to rm_app`);
+    this.addSql(EXPEDITE);
+    this.addSql(`alter function rm_relay_expedite() owner to rm_relay`);
+    this.addSql(`revoke all on function rm_relay_expedite() from public`);
+    this.addSql(`grant execute on function rm_relay_expedite() to rm_app`);
     this.addSql(REFRESH_ROUTES);
     this.addSql(`grant execute on function rm_refresh_webhook_routes() to rm_app`);
   }
 
   override down(): void {
     this.addSql(`drop function if exists rm_refresh_webhook_routes()`);
+    this.addSql(`drop function if exists rm_relay_expedite()`);
     this.addSql(`drop function if exists rm_relay_claim_deliveries(integer, interval)`);
     this.addSql(`delete from notifications where type = 'webhook.disabled'`);
     this.addSql(`alter table notifications drop column endpoint_id`);
@@ -195,6 +200,27 @@ begin
   update webhook_deliveries d set lease_until = now() + p_lease, dispatches = d.dispatches + 1
     from due where d.id = due.id
   returning d.id, d.org_id, d.attempts + 1, d.dispatches;
+end $$`;
+
+/**
+ * Redis came back empty (restarted without persistence, or flushed): every job it held is gone.
+ * Make all unfinished consumer work due now and drop the delivery leases, so the reconciler and
+ * the relay re-dispatch at once instead of after their grace periods. Returns the rows touched.
+ */
+const EXPEDITE = `
+create or replace function rm_relay_expedite() returns integer
+language plpgsql security definer set search_path = public, pg_temp as $$
+declare
+  v_consumers integer;
+  v_deliveries integer;
+begin
+  update event_consumers set next_attempt_at = now()
+   where done_at is null and dead_at is null and next_attempt_at > now();
+  get diagnostics v_consumers = row_count;
+  update webhook_deliveries set lease_until = null
+   where status in ('pending', 'failed') and lease_until > now();
+  get diagnostics v_deliveries = row_count;
+  return v_consumers + v_deliveries;
 end $$`;
 
 /** Rebuilds the current org's routing rows from its enabled endpoints. */

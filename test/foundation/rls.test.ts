@@ -16,6 +16,7 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_due', // the reconciler: consumer work that is due and not done
   'rm_relay_prune', // pruning of finished events
   'rm_relay_claim_deliveries', // webhook deliveries that are due (ids, org, attempt number)
+  'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
 ];
 
 describe('row-level security (the second wall)', () => {

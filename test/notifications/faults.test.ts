@@ -262,8 +262,8 @@ describe('poison jobs', () => {
       10_000,
       'the poison job to fail',
     );
-    expect(failed!.attemptsMade).toBe(1);
-    expect(failed!.failedReason).toMatch(/Malformed payload/);
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toMatch(/Malformed payload/);
   });
 
   it('marks an event whose processing keeps failing dead after its attempts, and does not loop on it', async () => {

@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Processor } from '@nestjs/bullmq';
 import { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
 import { HandlesJobs, JobProcessor, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
@@ -32,6 +33,8 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
     super();
   }
 
+  private sawRedis = false;
+
   onApplicationBootstrap(): void {
     const queue = this.queues.get('outbox-relay');
     const declare = () =>
@@ -50,7 +53,31 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         this.logger.warn(`could not declare schedules: ${String(error)}`),
       );
     void declare();
-    void queue.client.then((client) => client.on('ready', () => void declare()));
+    void queue.client.then((client) => {
+      const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
+      const onReady = async () => {
+        await declare();
+        // A sentinel key tells a Redis that lost its data (restarted empty, flushed) from one
+        // that merely dropped the connection.
+        const fresh =
+          (await (client as unknown as Redis).set(sentinel, String(Date.now()), 'NX')) === 'OK';
+        if (fresh && this.sawRedis) await this.expedite();
+        this.sawRedis = true;
+      };
+      client.on('ready', () => void onReady().catch(() => undefined));
+      if (client.status === 'ready') void onReady().catch(() => undefined);
+    });
+  }
+
+  /** Re-dispatches at once what a Redis that lost its data forgot. */
+  async expedite(): Promise<void> {
+    const rows = await this.orm.em
+      .fork({ clear: true, useContext: false })
+      .execute<{ touched: number }[]>('select rm_relay_expedite() as touched');
+    this.logger.warn(
+      `Redis lost its data; re-dispatching ${rows[0]?.touched ?? 0} unfinished item(s)`,
+    );
+    await this.reconcile();
   }
 
   /** Re-dispatches due, unfinished consumer work; returns how many jobs it added. */
@@ -64,8 +91,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
            from rm_relay_due(1000, '2 minutes'::interval)`,
       );
       for (const row of rows) {
-        const job = CONSUMER_JOBS[row.consumer] as
-          JobName | undefined;
+        const job = CONSUMER_JOBS[row.consumer] as JobName | undefined;
         if (!job) continue;
         await this.queues.add(
           job as 'create-notifications',

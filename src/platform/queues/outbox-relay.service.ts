@@ -77,8 +77,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       >();
       for (const row of rows) {
         if (!row.consumer) continue;
-        const job = CONSUMER_JOBS[row.consumer] as
-          JobName | undefined;
+        const job = CONSUMER_JOBS[row.consumer] as JobName | undefined;
         if (!job) continue;
         const items = byJob.get(job) ?? [];
         items.push({
