@@ -1,0 +1,144 @@
+import 'reflect-metadata';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { withDatabase } from './db';
+import type { FloorProtocol } from './floor';
+import { runBench, type BenchOptions } from './harness';
+import { installCleanup, stopAll } from './processes';
+import { renderReport } from './report';
+import { SCENARIOS, type ScenarioName } from './scenarios';
+import { builtLauncher, type Shape } from './service';
+
+const HELP = `npm run bench [-- options]
+
+Seeds its own database, starts the built service (npm start shape, then the production shape),
+loads it with autocannon, measures the raw-SQL floor, the notification lag and the growth from
+--messages to --grow-to, prints the tables and writes bench/results/<time>/ and bench/plans/.
+
+  --database NAME        the bench database, dropped and recreated (default rm_bench)
+  --pg URL               PostgreSQL owner URL (default postgres://postgres@127.0.0.1:5432)
+  --redis URL            Redis (default redis://127.0.0.1:6379)
+  --messages N           messages in the main data set (default 200000)
+  --large                the main data set with 1,000,000 messages (no growth step)
+  --grow-to N            reseed to N messages for the growth step (default 1000000; 0 skips)
+  --orgs N --members N --threads N   (defaults 10, 2000, 20000 in all)
+  --users N              distinct load users, one token each (default 500)
+  --connections N        (default 64)
+  --duration S           measured seconds per scenario (default 10)
+  --warmup S             warm-up seconds per scenario (default 3)
+  --growth-duration S    measured seconds per growth scenario (default 8)
+  --shapes dev,prod      which service shapes to run (default both)
+  --scenarios a,b        of ${SCENARIOS.map((s) => s.name).join(', ')}
+  --floor-pool N         node-postgres pool size for the floor (default 16, the service's
+                         DATABASE_POOL_MAX default; the concurrency stays --connections)
+  --floor-protocol P     extended (bound parameters, default) or simple (literals inlined
+                         as the service's MikroORM em.execute sends them)
+  --no-floor             skip the floor (service-only runs)
+  --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
+  --no-plans             do not rewrite bench/plans/
+  --cpu-prof             profile the service processes into bench/results/profiles/;
+                         summarise with node dist/bench/profile.js <file.cpuprofile>
+`;
+
+function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      database: { type: 'string', default: 'rm_bench' },
+      pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
+      redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+      messages: { type: 'string', default: '200000' },
+      large: { type: 'boolean', default: false },
+      'grow-to': { type: 'string', default: '1000000' },
+      orgs: { type: 'string', default: '10' },
+      members: { type: 'string', default: '2000' },
+      threads: { type: 'string', default: '20000' },
+      users: { type: 'string', default: '500' },
+      connections: { type: 'string', default: '64' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      'growth-duration': { type: 'string', default: '8' },
+      shapes: { type: 'string', default: 'dev,prod' },
+      scenarios: { type: 'string', default: SCENARIOS.map((s) => s.name).join(',') },
+      'floor-pool': { type: 'string', default: '16' },
+      'floor-protocol': { type: 'string', default: 'extended' },
+      'no-plans': { type: 'boolean', default: false },
+      'no-floor': { type: 'boolean', default: false },
+      'service-env': { type: 'string', default: '' },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return Promise.resolve();
+  }
+  const num = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+    return n;
+  };
+  const orgs = num('orgs', values.orgs);
+  const messages = values.large ? 1_000_000 : num('messages', values.messages);
+  const shapes = values.shapes.split(',').filter(Boolean) as Shape[];
+  if (shapes.some((s) => s !== 'dev' && s !== 'prod')) throw new Error('--shapes: dev and/or prod');
+  const scenarios = values.scenarios.split(',').filter(Boolean) as ScenarioName[];
+  const unknown = scenarios.filter((s) => !SCENARIOS.some((x) => x.name === s));
+  if (unknown.length) throw new Error(`unknown scenarios: ${unknown.join(', ')}`);
+  const connections = num('connections', values.connections);
+  const floorProtocol = values['floor-protocol'] as FloorProtocol;
+  if (floorProtocol !== 'extended' && floorProtocol !== 'simple') {
+    throw new Error('--floor-protocol: extended or simple');
+  }
+  const root = resolve(__dirname, '..', '..');
+  const options: BenchOptions = {
+    ownerUrl: withDatabase(values.pg, values.database),
+    recreate: true,
+    redisUrl: values.redis,
+    size: {
+      orgs,
+      membersPerOrg: Math.ceil(num('members', values.members) / orgs),
+      threadsPerOrg: Math.ceil(num('threads', values.threads) / orgs),
+      messages,
+    },
+    growTo: values.large ? null : num('grow-to', values['grow-to']) || null,
+    users: num('users', values.users),
+    connections,
+    seconds: num('duration', values.duration),
+    warmupSeconds: num('warmup', values.warmup),
+    growthSeconds: num('growth-duration', values['growth-duration']),
+    shapes,
+    scenarios,
+    floorPool: num('floor-pool', values['floor-pool']),
+    floorProtocol,
+    noFloor: values['no-floor'],
+    cpuProfileDir: values['cpu-prof'] ? join(root, 'bench', 'results', 'profiles') : undefined,
+    serviceEnv: Object.fromEntries(
+      values['service-env']
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+    resultsDir: join(root, 'bench', 'results'),
+    plansDir: values['no-plans'] ? null : join(root, 'bench', 'plans'),
+    launcher: builtLauncher(
+      join(root, 'dist'),
+      values['cpu-prof'] ? ['--require', join(root, 'dist', 'bench', 'cpu-profiler.js')] : [],
+    ),
+    log: (line) => process.stdout.write(`${line}\n`),
+  };
+  return runBench(options).then((report) => {
+    process.stdout.write(`\n${renderReport(report)}`);
+  });
+}
+
+installCleanup();
+main()
+  .catch(async (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    await stopAll();
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // Pools and sockets are closed; anything left (a stuck child) must not keep us alive.
+    setTimeout(() => process.exit(), 1000).unref();
+  });

@@ -1,0 +1,181 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { appUrl } from './db';
+import { spawnLogged, stopProcess } from './processes';
+
+export type Shape = 'dev' | 'prod';
+
+export const SHAPES: Record<Shape, string> = {
+  dev: 'npm start shape (API + worker in one process, NODE_ENV=development)',
+  prod: 'production shape (API process + separate worker process, NODE_ENV=production)',
+};
+
+/** How to start an entry point: the built JavaScript, or (in the smoke test) the sources. */
+export type Launcher = (entry: 'main' | 'worker') => { command: string; args: string[] };
+
+export function builtLauncher(distDir: string, nodeArgs: string[] = []): Launcher {
+  return (entry) => ({
+    command: process.execPath,
+    args: [...nodeArgs, join(distDir, 'src', `${entry}.js`)],
+  });
+}
+
+/** Rate limits raised so that the load (hundreds of users at thousands of req/s) is never throttled. */
+export const RAISED_RATE_LIMITS = {
+  RATE_LIMIT_WRITES_PER_SECOND: '100000',
+  RATE_LIMIT_READS_PER_SECOND: '100000',
+  RATE_LIMIT_THREADS_PER_HOUR: '100000',
+};
+
+export interface Service {
+  shape: Shape;
+  url: string;
+  api: ChildProcess;
+  worker: ChildProcess | null;
+  logFiles: string[];
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the service against the bench database in one of its two shapes, with its output in
+ * log files; resolves once the API answers /health/ready (and the worker has started).
+ */
+export async function startService(options: {
+  shape: Shape;
+  ownerUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  queuePrefix: string;
+  logDir: string;
+  launcher: Launcher;
+  extraEnv?: Record<string, string>;
+}): Promise<Service> {
+  const port = await freePort();
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: options.ownerUrl,
+    REDIS_URL: options.redisUrl,
+    QUEUE_PREFIX: options.queuePrefix,
+    JWT_SECRET: options.jwtSecret,
+    DEV_SEED: 'false',
+    ...RAISED_RATE_LIMITS,
+    ...options.extraEnv,
+  };
+  const env: Record<string, string> =
+    options.shape === 'dev'
+      ? { ...base, NODE_ENV: 'development', WORKER_ENABLED: 'true' }
+      : {
+          ...base,
+          NODE_ENV: 'production',
+          WORKER_ENABLED: 'false',
+          DATABASE_APP_URL: appUrl(options.ownerUrl),
+          OPERATOR_USER: 'bench',
+          OPERATOR_PASSWORD: randomBytes(18).toString('base64url'),
+          WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        };
+  const apiLog = join(options.logDir, `${options.shape}-api.log`);
+  const workerLog = join(options.logDir, `${options.shape}-worker.log`);
+  const main = options.launcher('main');
+  const api = spawnLogged(main.command, main.args, env, apiLog);
+  let worker: ChildProcess | null = null;
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await Promise.all([stopProcess(api), worker ? stopProcess(worker) : Promise.resolve()]);
+  };
+  try {
+    if (options.shape === 'prod') {
+      const entry = options.launcher('worker');
+      worker = spawnLogged(entry.command, entry.args, env, workerLog);
+      const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+      try {
+        await waitFor(
+          async () =>
+            logContains(workerLog, 'worker started') ||
+            (await workerConnected(redis, options.queuePrefix)),
+          worker,
+          workerLog,
+          60_000,
+        );
+      } finally {
+        redis.disconnect();
+      }
+    }
+    await waitFor(() => ready(url), api, apiLog, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    shape: options.shape,
+    url,
+    api,
+    worker,
+    logFiles: worker ? [apiLog, workerLog] : [apiLog],
+    env,
+    stop,
+  };
+}
+
+async function ready(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/health/ready`);
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function logContains(file: string, text: string): boolean {
+  try {
+    return readFileSync(file, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A BullMQ worker names its Redis connection `<prefix>:<base64 queue name>`: once the
+ * notifications worker is connected, the worker process is consuming (whatever its log level).
+ */
+async function workerConnected(redis: Redis, prefix: string): Promise<boolean> {
+  const name = `${prefix}:${Buffer.from('notifications').toString('base64')}`;
+  const clients = (await redis.client('LIST')) as string;
+  return clients.split('\n').some((line) => line.includes(` name=${name} `));
+}
+
+async function waitFor(
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the service exited (${child.exitCode ?? child.signalCode}); see ${logFile}`);
+    }
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the service did not become ready in ${timeoutMs / 1000} s; see ${logFile}`);
+}

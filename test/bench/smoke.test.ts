@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
+import { runBench, type BenchReport } from '../../bench/harness';
+import { checkInvariants } from '../../bench/invariants';
+import { stopAll } from '../../bench/processes';
+import { renderReport } from '../../bench/report';
+import { SCENARIOS } from '../../bench/scenarios';
+import type { Launcher } from '../../bench/service';
+import { OWNER_URL, REDIS_URL, runId, templateDb, urlFor } from '../support/env';
+
+/** The service from its sources (the smoke must not depend on a build). */
+const sourceLauncher: Launcher = (entry) => ({
+  command: process.execPath,
+  args: ['-r', '@swc-node/register', join(__dirname, '../../src', `${entry}.ts`)],
+});
+
+/**
+ * The bench harness end to end on a tiny data set, half a second per scenario: seeding
+ * (and its invariants), the floor, the npm-start shape, the notification lag, the growth step and
+ * the plans. The figures themselves are never asserted.
+ */
+describe('bench harness (smoke)', () => {
+  const database = `rm_t_${runId()}_bench_${randomBytes(3).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'rm-bench-'));
+  let report: BenchReport;
+  const broken: Record<string, number>[] = [];
+
+  beforeAll(async () => {
+    await createDatabaseFromTemplate(OWNER_URL, database, templateDb());
+    const ownerUrl = urlFor(database);
+    report = await runBench({
+      ownerUrl,
+      recreate: false,
+      redisUrl: REDIS_URL,
+      size: { orgs: 2, membersPerOrg: 12, threadsPerOrg: 20, messages: 400 },
+      growTo: 800,
+      users: 12,
+      connections: 4,
+      seconds: 0.5,
+      warmupSeconds: 0,
+      growthSeconds: 0.5,
+      shapes: ['dev'],
+      scenarios: SCENARIOS.map((s) => s.name),
+      floorPool: 4,
+      resultsDir: join(dir, 'results'),
+      plansDir: join(dir, 'plans'),
+      launcher: sourceLauncher,
+      backgroundCheckMs: 0,
+      log: (l) =>
+        process.stderr.write(`${(performance.now() / 1000).toFixed(1)} ${l.slice(0, 100)}\n`),
+      onSeeded: async () => {
+        broken.push(await checkInvariants(ownerUrl));
+      },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await dropDatabase(urlFor(database), database);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('seeds data that keeps every invariant the service relies on', () => {
+    expect(report.seed).toMatchObject({ orgs: 2, members: 24, threads: 40, messages: 400 });
+    expect(report.growthSeed?.messages).toBe(800);
+    expect(broken).toEqual([{}, {}]);
+  });
+
+  it('measures every scenario against the service and its floor, without failures', () => {
+    for (const runner of ['floor', 'dev'] as const) {
+      for (const s of SCENARIOS) {
+        const run = report.runs.find((r) => r.runner === runner && r.scenario === s.name);
+        expect(run?.result.completed).toBeGreaterThan(0);
+        expect({
+          runner,
+          scenario: s.name,
+          failed: run!.result.non2xx + run!.result.errors,
+        }).toEqual({ runner, scenario: s.name, failed: 0 });
+      }
+    }
+    const send = report.runs.find((r) => r.runner === 'dev' && r.scenario === 'send')!;
+    expect(send.sample?.apiPeakRssMb).toBeGreaterThan(0);
+    expect(send.lag?.events).toBeGreaterThan(0);
+    expect(send.lag?.p99Ms).not.toBeNull();
+  });
+
+  it('repeats the hot reads at the larger size and saves their plans', () => {
+    expect(report.growthRuns.map((r) => `${r.runner}:${r.scenario}`).sort()).toEqual([
+      'dev:thread-list',
+      'dev:thread-page',
+      'dev:unread-count',
+      'floor:thread-list',
+      'floor:thread-page',
+      'floor:unread-count',
+    ]);
+    for (const run of report.growthRuns) expect(run.result.completed).toBeGreaterThan(0);
+    for (const label of ['400-messages', '800-messages']) {
+      const files = readdirSync(join(dir, 'plans', label));
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'page-latest.txt',
+          'thread-list.txt',
+          'unread-count.txt',
+          'send.txt',
+        ]),
+      );
+    }
+    expect(renderReport(report)).toContain('| send message | dev |');
+    expect(existsSync(join(dir, 'results'))).toBe(true);
+  });
+});
