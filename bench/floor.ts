@@ -2,7 +2,10 @@ import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { MessageQueries, type ViewerContext } from '../src/messages/messages.repository';
-import { ThreadQueries } from '../src/threads/threads.repository';
+import { ThreadQueries, type ThreadRow } from '../src/threads/threads.repository';
+import { viewerOf } from '../src/threads/dto/thread.mapper';
+import { beginAsMember } from '../src/platform/tenancy/tenant-runner.service';
+import { prepare } from '../src/platform/database/sql';
 import { DEFAULT_MESSAGE_PAGE } from '../src/messages/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
 import { requestHash } from '../src/messages/idempotency';
@@ -14,44 +17,10 @@ import { Latencies, type LoadResult } from './stats';
 
 /*
  * The floor: the statements each route runs, in the same order, inside the same transaction, as
- * the same role, over node-postgres with no framework in between. The hot read queries come from
- * the repositories' exported builders. Four statements have no builder in src/ and are mirrored
- * here verbatim (keep them in step with the code):
- * - the tenant entry (TenantRunner.runAsMember),
- * - the thread row (ThreadsRepository.one: the list's select with another where clause),
- * - the `after` cursor lookup (MessagesRepository.visibleSeq),
- * - the send (MessagesRepository.send).
+ * the same role, over node-postgres with no framework in between. Every statement comes from the
+ * service's own builders (tenant entry, thread row, page, cursor, send, list, unread count), so
+ * the floor follows the code. Like the service, it sends them as named prepared statements.
  */
-
-/** TenantRunner.runAsMember: the first statement of every member request. */
-export const ENTER_TENANT = `select user_id as "userId", display_name as "displayName", role, visibility,
-                read_receipts as "readReceipts", receipts_since as "receiptsSince", active,
-                created_at as "createdAt", updated_at as "updatedAt"
-           from rm_enter_tenant(?, ?, ?, ?, ?)`;
-
-/** MessagesRepository.send. */
-export const SEND = `select status, message_id as "messageId", seq, created_at as "createdAt"
-         from rm_send_message(?, ?, ?, ?, ?, ?, ?)`;
-
-/** ThreadsRepository.one: the thread list's select for one thread. */
-export function threadOne(threadId: string, userId: string): SqlQuery {
-  const list = ThreadQueries.list('', '', 1, null).sql;
-  const cut = list.lastIndexOf('where tp.org_id = ?');
-  if (cut < 0)
-    throw new Error('ThreadQueries.list changed shape: update threadOne in bench/floor.ts');
-  return {
-    sql: `${list.slice(0, cut).trimEnd()} where tp.thread_id = ? and tp.user_id = ?`,
-    params: [threadId, userId],
-  };
-}
-
-/** MessagesRepository.visibleSeq: the `after` cursor's seq, if the viewer can see it. */
-export function visibleSeq(ctx: ViewerContext, messageId: string): SqlQuery {
-  return {
-    sql: `select m.seq from messages m where m.id = ? and m.thread_id = ? and (m.sender_id = ?::uuid or (not m.withheld and not ?::boolean))`,
-    params: [messageId, ctx.threadId, ctx.me.userId, ctx.blocksOther],
-  };
-}
 
 interface Member {
   userId: string;
@@ -63,11 +32,12 @@ interface Member {
 }
 
 /**
- * How statements reach PostgreSQL: `extended` binds parameters ($1..$n, the unnamed statement,
- * what node-postgres does with values); `simple` inlines them as literals the way the service's
- * MikroORM `em.execute` does (Platform.formatQuery, then one simple-protocol query).
+ * How statements reach PostgreSQL: `prepared` (the default, what the service does) binds
+ * parameters to named prepared statements, planned once per connection; `extended` binds them to
+ * the unnamed statement (planned every time); `simple` inlines them as literals (what MikroORM's
+ * `em.execute` would send).
  */
-export type FloorProtocol = 'extended' | 'simple';
+export type FloorProtocol = 'prepared' | 'extended' | 'simple';
 
 const platform = new PostgreSqlPlatform();
 
@@ -78,7 +48,9 @@ function runner(client: PoolClient, protocol: FloorProtocol): Run {
     const result =
       protocol === 'simple'
         ? await client.query(platform.formatQuery(query.sql, query.params))
-        : await client.query(positional(query.sql), query.params);
+        : protocol === 'prepared'
+          ? await client.query({ ...prepare(query.sql), values: query.params })
+          : await client.query(positional(query.sql), query.params);
     return result.rows as T[];
   };
 }
@@ -87,15 +59,19 @@ function runner(client: PoolClient, protocol: FloorProtocol): Run {
 export async function floorTransaction(
   client: PoolClient,
   op: Operation,
-  protocol: FloorProtocol = 'extended',
+  protocol: FloorProtocol = 'prepared',
 ): Promise<void> {
   const run = runner(client, protocol);
-  await client.query('BEGIN;');
   try {
-    const [member] = await run<Member>({
-      sql: ENTER_TENANT,
-      params: [op.user.orgId, op.user.userId, op.user.name, op.user.role, true],
-    });
+    // BEGIN and the tenant entry in one round trip, exactly as TenantRunner does.
+    const opened = (await client.query(
+      beginAsMember(
+        { orgId: op.user.orgId, userId: op.user.userId, name: op.user.name, role: op.user.role },
+        true,
+        (v) => client.escapeLiteral(v),
+      ),
+    )) as unknown as { rows: Member[] }[];
+    const member = opened[1]?.rows[0];
     if (!member?.active) throw new Error('membership missing or inactive');
     await routeStatements(run, op, member);
     await client.query('COMMIT;');
@@ -109,30 +85,32 @@ async function routeStatements(run: Run, op: Operation, member: Member): Promise
   const userId = op.user.userId;
   switch (op.kind) {
     case 'send': {
-      const [row] = await run<{ status: string }>({
-        sql: SEND,
-        params: [
-          op.thread!.threadId,
-          userId,
-          uuidv7(),
-          op.body,
-          op.clientMessageId,
-          requestHash(op.body!),
-          false,
-        ],
-      });
+      const [row] = await run<{ status: string }>(
+        MessageQueries.send({
+          threadId: op.thread!.threadId,
+          senderId: userId,
+          id: uuidv7(),
+          body: op.body!,
+          clientMessageId: op.clientMessageId ?? null,
+          hash: requestHash(op.body!),
+          first: false,
+        }),
+      );
       if (row?.status !== 'created') throw new Error(`send: ${row?.status}`);
       return;
     }
     case 'thread-page': {
-      const ctx = await viewer(run, op.thread!.threadId, member);
-      await run(threadOne(op.thread!.threadId, userId));
+      const [row] = await run<ThreadRow>(ThreadQueries.one(op.thread!.threadId, userId));
+      if (!row) throw new Error('thread-page: not a participant');
+      const ctx = viewerOf(row, meOf(member));
       await run(MessageQueries.page(ctx, {}, DEFAULT_MESSAGE_PAGE + 1));
       return;
     }
     case 'after-poll': {
       const ctx = await viewer(run, op.thread!.threadId, member);
-      const [seen] = await run<{ seq: number }>(visibleSeq(ctx, op.thread!.afterId!));
+      const [seen] = await run<{ seq: number }>(
+        MessageQueries.visibleSeq(ctx, op.thread!.afterId!),
+      );
       if (!seen) throw new Error('after: cursor not visible');
       await run(MessageQueries.page(ctx, { afterSeq: seen.seq }, DEFAULT_MESSAGE_PAGE));
       return;
@@ -144,6 +122,16 @@ async function routeStatements(run: Run, op: Operation, member: Member): Promise
       await run(MessageQueries.unreadCount(op.user.orgId, userId));
       return;
   }
+}
+
+function meOf(me: Member) {
+  return {
+    userId: me.userId,
+    displayName: me.displayName,
+    role: me.role,
+    readReceipts: me.readReceipts,
+    receiptsSince: new Date(me.receiptsSince),
+  };
 }
 
 /** MessagesRepository.viewer: the viewer query, mapped to the context the page query takes. */
@@ -169,13 +157,7 @@ async function viewer(run: Run, threadId: string, me: Member): Promise<ViewerCon
     blocksOther: row.blocksOther,
     lastReadSeq: row.lastReadSeq,
     lastVisibleSeq: row.lastVisibleSeq,
-    me: {
-      userId: me.userId,
-      displayName: me.displayName,
-      role: me.role,
-      readReceipts: me.readReceipts,
-      receiptsSince: new Date(me.receiptsSince),
-    },
+    me: meOf(me),
     other: {
       userId: row.otherId,
       displayName: row.otherName,

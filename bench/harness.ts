@@ -298,7 +298,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       growthSeconds: o.growthSeconds,
       users: o.users,
       floorPool: o.floorPool,
-      floorProtocol: o.floorProtocol ?? 'extended',
+      floorProtocol: o.floorProtocol ?? 'prepared',
       rateLimits: RAISED_RATE_LIMITS,
       serviceEnv: o.serviceEnv ?? {},
       shapes: SHAPES,

@@ -9,7 +9,8 @@ import { pageLimit } from '../src/platform/http/pagination';
 import { requestHash } from '../src/messages/idempotency';
 import type { SqlQuery } from '../src/platform/database/db.service';
 import { appUrl, positional, withOwner } from './db';
-import { ENTER_TENANT, SEND, threadOne, visibleSeq } from './floor';
+import { enterTenantQuery } from '../src/platform/tenancy/tenant-runner.service';
+import type { PrincipalRole } from '../src/platform/auth/principal';
 import type { Fixtures } from './fixtures';
 
 export interface PlanSummary {
@@ -126,19 +127,27 @@ export async function savePlans(
       'enter-tenant',
       'first statement of every request (TenantRunner.runAsMember)',
       reader,
-      { sql: ENTER_TENANT, params: [reader.orgId, reader.userId, reader.name, reader.role, true] },
+      enterTenantQuery(
+        {
+          orgId: reader.orgId,
+          userId: reader.userId,
+          name: reader.name,
+          role: reader.role as PrincipalRole,
+        },
+        true,
+      ),
     );
     await explain(
       'viewer',
-      'thread page / after: the viewer context (MessageQueries.viewer), longest thread',
+      'after: the viewer context (MessageQueries.viewer), longest thread',
       reader,
       MessageQueries.viewer(heavy.threadId, reader.userId),
     );
     await explain(
       'thread-one',
-      'thread page: the thread row with its preview (ThreadsRepository.one), longest thread',
+      'thread page: the thread row with its preview and viewer state (ThreadQueries.one), longest thread',
       reader,
-      threadOne(heavy.threadId, reader.userId),
+      ThreadQueries.one(heavy.threadId, reader.userId),
     );
     await explain(
       'page-latest',
@@ -147,7 +156,7 @@ export async function savePlans(
       MessageQueries.page(ctx, {}, DEFAULT_MESSAGE_PAGE + 1),
     );
     if (subjects.afterId) {
-      const cursor = visibleSeq(ctx, subjects.afterId);
+      const cursor = MessageQueries.visibleSeq(ctx, subjects.afterId);
       await explain(
         'visible-seq',
         'after: the cursor message (MessagesRepository.visibleSeq)',
@@ -182,18 +191,15 @@ export async function savePlans(
       'send',
       'send (rm_send_message, one call: idempotency, lock, insert, participants, outbox); rolled back',
       reader,
-      {
-        sql: SEND,
-        params: [
-          heavy.threadId,
-          reader.userId,
-          uuidv7(),
-          body,
-          `plan-${uuidv7()}`,
-          requestHash(body),
-          false,
-        ],
-      },
+      MessageQueries.send({
+        threadId: heavy.threadId,
+        senderId: reader.userId,
+        id: uuidv7(),
+        body,
+        clientMessageId: `plan-${uuidv7()}`,
+        hash: requestHash(body),
+        first: false,
+      }),
     );
   } finally {
     await client.end();

@@ -7,7 +7,7 @@ import { runBench, type BenchOptions } from './harness';
 import { installCleanup, stopAll } from './processes';
 import { renderReport } from './report';
 import { SCENARIOS, type ScenarioName } from './scenarios';
-import { builtLauncher, type Shape } from './service';
+import { builtLauncher, START_NODE_ARGS, type Shape } from './service';
 
 const HELP = `npm run bench [-- options]
 
@@ -31,7 +31,8 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
   --scenarios a,b        of ${SCENARIOS.map((s) => s.name).join(', ')}
   --floor-pool N         node-postgres pool size for the floor (default 16, the service's
                          DATABASE_POOL_MAX default; the concurrency stays --connections)
-  --floor-protocol P     extended (bound parameters, default) or simple (literals inlined
+  --floor-protocol P     prepared (named prepared statements, as the service; default),
+                         extended (bound parameters, unnamed statements) or simple (literals inlined
                          as the service's MikroORM em.execute sends them)
   --no-floor             skip the floor (service-only runs)
   --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
@@ -60,7 +61,7 @@ function main(): Promise<void> {
       shapes: { type: 'string', default: 'dev,prod' },
       scenarios: { type: 'string', default: SCENARIOS.map((s) => s.name).join(',') },
       'floor-pool': { type: 'string', default: '16' },
-      'floor-protocol': { type: 'string', default: 'extended' },
+      'floor-protocol': { type: 'string', default: 'prepared' },
       'no-plans': { type: 'boolean', default: false },
       'no-floor': { type: 'boolean', default: false },
       'service-env': { type: 'string', default: '' },
@@ -86,8 +87,8 @@ function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown scenarios: ${unknown.join(', ')}`);
   const connections = num('connections', values.connections);
   const floorProtocol = values['floor-protocol'] as FloorProtocol;
-  if (floorProtocol !== 'extended' && floorProtocol !== 'simple') {
-    throw new Error('--floor-protocol: extended or simple');
+  if (!['prepared', 'extended', 'simple'].includes(floorProtocol)) {
+    throw new Error('--floor-protocol: prepared, extended or simple');
   }
   const root = resolve(__dirname, '..', '..');
   const options: BenchOptions = {
@@ -120,10 +121,10 @@ function main(): Promise<void> {
     ),
     resultsDir: join(root, 'bench', 'results'),
     plansDir: values['no-plans'] ? null : join(root, 'bench', 'plans'),
-    launcher: builtLauncher(
-      join(root, 'dist'),
-      values['cpu-prof'] ? ['--require', join(root, 'dist', 'bench', 'cpu-profiler.js')] : [],
-    ),
+    launcher: builtLauncher(join(root, 'dist'), [
+      ...START_NODE_ARGS,
+      ...(values['cpu-prof'] ? ['--require', join(root, 'dist', 'bench', 'cpu-profiler.js')] : []),
+    ]),
     log: (line) => process.stdout.write(`${line}\n`),
   };
   return runBench(options).then((report) => {

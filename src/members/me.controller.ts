@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentTenant } from '../platform/auth/decorators';
+import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
 import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
@@ -25,6 +26,7 @@ export class MeController {
   }
 
   @Patch('settings')
+  @UsesOrm()
   @ApiOperation({ summary: 'Change my visibility or read-receipt setting' })
   @ApiOkResponse({ type: MembershipResponse })
   @ApiProblems(400)

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../platform/auth/decorators';
+import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
 import { ApiProblems } from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
@@ -18,6 +19,7 @@ import { MembersService } from './members.service';
 @ApiTags('provisioning')
 @ApiBearerAuth('bearer')
 @Roles('service')
+@UsesOrm()
 @Controller('admin/orgs/:orgId/members/:userId')
 @ApiUuidParam('orgId', 'The org; created on first use.')
 @ApiUuidParam('userId', 'The user (the identity provider’s `sub`).')

@@ -68,6 +68,16 @@ export const SEEN_AT = `
 /** Who may see message m: its sender, or the other participant unless withheld or blocking. */
 const VISIBLE = `(m.sender_id = ?::uuid or (not m.withheld and not ?::boolean))`;
 
+export interface SendInput {
+  threadId: string;
+  senderId: string;
+  id: string;
+  body: string;
+  clientMessageId: string | null;
+  hash: Buffer;
+  first: boolean;
+}
+
 export interface PageRange {
   beforeSeq?: number;
   afterSeq?: number;
@@ -99,14 +109,7 @@ export const MessageQueries = {
    * oldest first after `afterSeq`. The caller orders the result chronologically.
    */
   page(ctx: ViewerContext, range: PageRange, limit: number): SqlQuery {
-    const params: unknown[] = [
-      ctx.me.userId,
-      ctx.other.userId,
-      ctx.me.userId,
-      ctx.threadId,
-      ctx.me.userId,
-      ctx.blocksOther,
-    ];
+    const params: unknown[] = [ctx.threadId, ctx.me.userId, ctx.blocksOther];
     let where = '';
     if (range.beforeSeq !== undefined) {
       where = 'and m.seq < ?';
@@ -115,15 +118,58 @@ export const MessageQueries = {
       where = 'and m.seq > ?';
       params.push(range.afterSeq);
     }
-    params.push(limit);
+    params.push(limit, ctx.threadId, ctx.me.userId, ctx.other.userId);
+    params.push(ctx.me.userId, ctx.other.userId, ctx.me.userId);
     const order = range.afterSeq !== undefined ? 'asc' : 'desc';
+    // The receipts: the few read ranges of both participants that overlap the page, read once,
+    // then matched per message (cheaper than one index probe per message).
     return {
-      sql: `select ${MESSAGE_COLUMNS}, ${SEEN_AT} as "seenAt"
-              from messages m
-             where m.thread_id = ? and ${VISIBLE} ${where}
-             order by m.seq ${order}
-             limit ?`,
+      sql: `with page as materialized (
+              select m.id, m.thread_id, m.seq, m.sender_id, m.body, m.client_message_id, m.created_at, m.deleted_at
+                from messages m
+               where m.thread_id = ? and ${VISIBLE} ${where}
+               order by m.seq ${order}
+               limit ?
+            ), reads as materialized (
+              select mr.reader_id, mr.from_seq, mr.to_seq, mr.read_at
+                from message_reads mr
+               where mr.thread_id = ? and mr.reader_id in (?::uuid, ?::uuid)
+                 and mr.to_seq >= (select min(seq) from page) and mr.from_seq < (select max(seq) from page)
+            )
+            select p.id, p.thread_id as "threadId", p.seq, p.sender_id as "senderId", p.body,
+                   p.client_message_id as "clientMessageId", p.created_at as "createdAt",
+                   p.deleted_at as "deletedAt",
+                   (select r.read_at from reads r
+                     where r.reader_id = case when p.sender_id = ?::uuid then ?::uuid else ?::uuid end
+                       and r.to_seq >= p.seq and r.from_seq < p.seq
+                     limit 1) as "seenAt"
+              from page p
+             order by p.seq ${order}`,
       params,
+    };
+  },
+
+  /** The seq of a message the viewer can see in this thread (cursor resolution). */
+  visibleSeq(ctx: ViewerContext, messageId: string): SqlQuery {
+    return {
+      sql: `select m.seq from messages m where m.id = ? and m.thread_id = ? and ${VISIBLE}`,
+      params: [messageId, ctx.threadId, ctx.me.userId, ctx.blocksOther],
+    };
+  },
+
+  send(input: SendInput): SqlQuery {
+    return {
+      sql: `select status, message_id as "messageId", seq, created_at as "createdAt"
+              from rm_send_message(?, ?, ?, ?, ?, ?, ?)`,
+      params: [
+        input.threadId,
+        input.senderId,
+        input.id,
+        input.body,
+        input.clientMessageId,
+        input.hash,
+        input.first,
+      ],
     };
   },
 
@@ -175,17 +221,10 @@ export class MessagesRepository {
 
   /** The seq of a message the viewer can see in this thread, or null. */
   async visibleSeq(ctx: ViewerContext, messageId: string): Promise<number | null> {
-    const row = await this.db.one<{ seq: number }>(
-      `select m.seq from messages m where m.id = ? and m.thread_id = ? and ${VISIBLE}`,
-      [messageId, ctx.threadId, ctx.me.userId, ctx.blocksOther],
-    );
+    const [row] = await this.db.run<{ seq: number }>(MessageQueries.visibleSeq(ctx, messageId));
     return row?.seq ?? null;
   }
 
-  /**
-   * A page of messages the viewer may see: newest first before `beforeSeq` (or from the end), or
-   * oldest first after `afterSeq`. The caller orders the result chronologically.
-   */
   page(ctx: ViewerContext, range: PageRange, limit: number): Promise<MessageRow[]> {
     return this.db.run<MessageRow>(MessageQueries.page(ctx, range, limit));
   }
@@ -198,39 +237,19 @@ export class MessagesRepository {
     );
   }
 
-  async send(input: {
-    threadId: string;
-    senderId: string;
-    id: string;
-    body: string;
-    clientMessageId: string | null;
-    hash: Buffer;
-    first: boolean;
-  }): Promise<{
+  async send(input: SendInput): Promise<{
     status: SendStatus;
     messageId: string | null;
     seq: number | null;
     createdAt: string | null;
   }> {
-    const row = await this.db.one<{
+    const [row] = await this.db.run<{
       status: SendStatus;
       messageId: string | null;
       seq: number | null;
       createdAt: string | null;
-    }>(
-      `select status, message_id as "messageId", seq, created_at as "createdAt"
-         from rm_send_message(?, ?, ?, ?, ?, ?, ?)`,
-      [
-        input.threadId,
-        input.senderId,
-        input.id,
-        input.body,
-        input.clientMessageId,
-        input.hash,
-        input.first,
-      ],
-    );
-    return row!;
+    }>(MessageQueries.send(input));
+    return row;
   }
 
   async markRead(

@@ -11,7 +11,7 @@ import {
   HealthIndicatorService,
   type HealthCheckResult,
 } from '@nestjs/terminus';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { PgPool } from '../platform/database/pg-pool';
 import { Public } from '../platform/auth/decorators';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
@@ -24,7 +24,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly orm: MikroORM,
+    private readonly pg: PgPool,
     private readonly redis: RedisProbe,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -69,7 +69,7 @@ export class HealthController {
   private async database() {
     const indicator = this.indicators.check('database');
     try {
-      await this.orm.em.getConnection().execute('select 1');
+      await this.pg.pool.query('select 1');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message.slice(0, 200) });

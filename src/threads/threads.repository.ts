@@ -11,6 +11,9 @@ export interface ThreadRow {
   unreadCount: number;
   /** activity_at with microseconds, for cursors. */
   activityKey: string;
+  blocksOther: boolean;
+  lastReadSeq: number;
+  lastVisibleSeq: number | null;
   otherId: string;
   otherName: string;
   otherRole: MemberRole;
@@ -31,13 +34,17 @@ type RawThreadRow = Omit<ThreadRow, 'lastMessage'> & {
 };
 
 /**
- * The thread list reads only the caller's participant rows (index-backed by
- * thread_participants_list_idx) and joins each row's last visible message by (thread, seq).
+ * One row per thread as the viewer sees it: their participant state, the other participant, and
+ * the last message they may see (joined by (thread, seq)) with its receipt. `source` is what
+ * `tp` ranges over: for the list, a subquery that takes the page from thread_participants_list_idx
+ * first (index order, LIMIT) so the joins run for that page only.
  */
-const THREAD_SELECT = `
+const threadSelect = (source: string) => `
   select tp.thread_id as id, t.kind, t.created_at as "createdAt",
          tp.last_message_at as "lastMessageAt", tp.unread_count as "unreadCount",
          to_char(tp.activity_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "activityKey",
+         tp.blocks_other as "blocksOther", tp.last_read_seq as "lastReadSeq",
+         tp.last_visible_seq as "lastVisibleSeq",
          om.user_id as "otherId", om.display_name as "otherName", om.role as "otherRole",
          om.read_receipts as "otherReceipts", om.receipts_since as "otherReceiptsSince",
          m.id as "mId", m.seq as "mSeq", m.sender_id as "mSender", m.body as "mBody",
@@ -47,12 +54,12 @@ const THREAD_SELECT = `
              and mr.reader_id = case when m.sender_id = tp.user_id then tp.other_user_id else tp.user_id end
              and mr.to_seq >= m.seq and mr.from_seq < m.seq
            order by mr.to_seq limit 1) as "mSeenAt"
-    from thread_participants tp
+    from ${source} tp
     join message_threads t on t.id = tp.thread_id
     join memberships om on om.org_id = tp.org_id and om.user_id = tp.other_user_id
     left join messages m on m.thread_id = tp.thread_id and m.seq = tp.last_visible_seq`;
 
-/** The thread list query, as a builder so that tests can EXPLAIN exactly what runs. */
+/** The thread queries, as builders so that tests and the bench run exactly what the service runs. */
 export const ThreadQueries = {
   list(
     orgId: string,
@@ -63,16 +70,24 @@ export const ThreadQueries = {
     const params: unknown[] = [orgId, userId];
     let cursor = '';
     if (after) {
-      cursor = 'and (tp.activity_at, tp.thread_id) < (?::timestamptz, ?::uuid)';
+      cursor = 'and (p.activity_at, p.thread_id) < (?::timestamptz, ?::uuid)';
       params.push(...after);
     }
     params.push(limit);
     return {
-      sql: `${THREAD_SELECT}
-             where tp.org_id = ? and tp.user_id = ? and tp.listed ${cursor}
-             order by tp.activity_at desc, tp.thread_id desc
-             limit ?`,
+      sql: `${threadSelect(`(select * from thread_participants p
+                                where p.org_id = ? and p.user_id = ? and p.listed ${cursor}
+                                order by p.activity_at desc, p.thread_id desc
+                                limit ?)`)}
+             order by tp.activity_at desc, tp.thread_id desc`,
       params,
+    };
+  },
+
+  one(threadId: string, userId: string): SqlQuery {
+    return {
+      sql: `${threadSelect('thread_participants')} where tp.thread_id = ? and tp.user_id = ?`,
+      params: [threadId, userId],
     };
   },
 };
@@ -107,10 +122,7 @@ export class ThreadsRepository {
   }
 
   async one(threadId: string, userId: string): Promise<ThreadRow | null> {
-    const row = await this.db.one<RawThreadRow>(
-      `${THREAD_SELECT} where tp.thread_id = ? and tp.user_id = ?`,
-      [threadId, userId],
-    );
+    const [row] = await this.db.run<RawThreadRow>(ThreadQueries.one(threadId, userId));
     return row ? unpack(row) : null;
   }
 }

@@ -15,7 +15,7 @@ import {
 } from '../platform/http/pagination';
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
 import type { Tenant } from '../platform/tenancy/tenant-context';
-import { toThreadResponse } from './dto/thread.mapper';
+import { toThreadResponse, viewerOf } from './dto/thread.mapper';
 import type { ThreadResponse, ThreadViewResponse } from './dto/thread.response';
 import type { StartThreadDto } from './dto/start-thread.dto';
 import { ThreadsRepository } from './threads.repository';
@@ -81,11 +81,12 @@ export class ThreadsService {
   }
 
   async view(tenant: Tenant, threadId: string): Promise<ThreadViewResponse> {
-    const ctx = await this.messages.context(tenant, threadId);
     const row = await this.repo.one(threadId, tenant.userId);
+    if (!row) throw MessagingProblems.threadNotFound();
+    const me = participantOf(tenant);
     return {
-      thread: toThreadResponse(row!, ctx.me),
-      messages: await this.messages.page(ctx, {}),
+      thread: toThreadResponse(row, me),
+      messages: await this.messages.page(viewerOf(row, me), {}),
     };
   }
 

@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentTenant, Roles } from '../platform/auth/decorators';
+import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
 import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { PageQuery, type Page } from '../platform/http/pagination';
@@ -44,6 +45,7 @@ const ADMINS_ONLY = {
 @ApiMemberRoute()
 @ApiProblems(ADMINS_ONLY)
 @Roles('org_admin')
+@UsesOrm()
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}

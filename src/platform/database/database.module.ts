@@ -1,6 +1,6 @@
-import { Global, Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { Global, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { Db } from './db.service';
+import { PgPool } from './pg-pool';
 import {
   ROLE_FACTS_SQL,
   UnsafeRuntimeRoleError,
@@ -8,23 +8,19 @@ import {
   type RoleFacts,
 } from './runtime-role';
 import { TenantRunner } from '../tenancy/tenant-runner.service';
-import { APP_CONFIG } from '../../config/config.module';
-import type { AppConfig } from '../../config/app-config';
 
 /** Refuses to start when the runtime role could bypass the tenant wall. */
 @Injectable()
 export class RuntimeRoleCheck implements OnApplicationBootstrap {
-  constructor(
-    private readonly orm: MikroORM,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly pg: PgPool) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const rows = await this.orm.em
-      .getConnection()
-      .execute<{ role: string; superuser: boolean; bypass_rls: boolean; owned_tables: string[] }[]>(
-        ROLE_FACTS_SQL,
-      );
+    const rows = await this.pg.query<{
+      role: string;
+      superuser: boolean;
+      bypass_rls: boolean;
+      owned_tables: string[];
+    }>({ sql: ROLE_FACTS_SQL, params: [] });
     const row = rows[0];
     const facts: RoleFacts = {
       role: row.role,
@@ -34,13 +30,12 @@ export class RuntimeRoleCheck implements OnApplicationBootstrap {
     };
     const reasons = unsafeRoleReasons(facts);
     if (reasons.length) throw new UnsafeRuntimeRoleError(facts, reasons);
-    void this.config;
   }
 }
 
 @Global()
 @Module({
-  providers: [Db, TenantRunner, RuntimeRoleCheck],
-  exports: [Db, TenantRunner],
+  providers: [PgPool, Db, TenantRunner, RuntimeRoleCheck],
+  exports: [PgPool, Db, TenantRunner],
 })
 export class DatabaseModule {}

@@ -1,20 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { TenantContext } from '../tenancy/tenant-context';
+import { runPrepared } from './pg-pool';
+import type { SqlQuery } from './sql';
+
+export type { SqlQuery } from './sql';
 
 /**
- * Raw SQL inside the current tenant transaction. Hot paths use this rather than the ORM's unit of
- * work: a handful of statements, no identity map. Placeholders are `?` (knex style).
+ * Raw SQL inside the current tenant transaction: a handful of prepared statements, no identity
+ * map. Placeholders are `?` (knex style). Runs on the request's raw connection, or through the
+ * ORM's EntityManager on routes marked @UsesOrm().
  */
-/** A statement with knex-style `?` placeholders, built by a repository's query builder. */
-export interface SqlQuery {
-  sql: string;
-  params: unknown[];
-}
-
 @Injectable()
 export class Db {
   query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return TenantContext.em().execute<T[]>(sql, params, 'all');
+    const store = TenantContext.store();
+    if (store?.client) return runPrepared<T>(store.client, { sql, params });
+    if (store?.em) return store.em.execute<T[]>(sql, params, 'all');
+    return Promise.reject(new Error('No tenant transaction: run this inside TenantRunner.'));
   }
 
   run<T>(query: SqlQuery): Promise<T[]> {

@@ -10,8 +10,8 @@ import { IS_PUBLIC } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../http/pagination';
-import { annotateRequestLog } from '../logging/logging';
 import { TenantRunner } from './tenant-runner.service';
+import { USES_ORM } from './uses-orm.decorator';
 
 /**
  * Runs every authenticated handler inside a tenant transaction (see TenantRunner). The handler is
@@ -31,28 +31,21 @@ export class TenantContextInterceptor implements NestInterceptor {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return next.handle();
 
-    const request = context.switchToHttp().getRequest<{
-      user?: Principal;
-      params?: Record<string, string>;
-      raw?: unknown;
-      routeOptions?: { url?: string };
-    }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ user?: Principal; params?: Record<string, string> }>();
     const principal = request.user;
     if (!principal) throw Problems.unauthorized();
-    annotateRequestLog(request.raw, {
-      orgId: principal.orgId,
-      userId: principal.userId,
-      route: request.routeOptions?.url,
-    });
     const handle = () => lastValueFrom(next.handle(), { defaultValue: undefined });
+    const orm = this.reflector.getAllAndOverride<boolean>(USES_ORM, targets) ?? false;
 
     if (principal.role === 'service') {
       const orgId = request.params?.orgId;
       if (!orgId || !UUID.test(orgId)) {
         throw Problems.validation([{ field: 'orgId', message: 'orgId must be a UUID' }]);
       }
-      return from(this.runner.run({ orgId: orgId.toLowerCase(), userId: null }, handle));
+      return from(this.runner.run({ orgId: orgId.toLowerCase(), userId: null }, handle, { orm }));
     }
-    return from(this.runner.runAsMember(principal, handle));
+    return from(this.runner.runAsMember(principal, handle, { orm }));
   }
 }

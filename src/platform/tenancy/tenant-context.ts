@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PoolClient } from 'pg';
 import type { MemberRole, Visibility } from '../../members/membership.entity';
 
 /** The caller's membership as resolved inside the request's transaction. */
@@ -29,26 +30,33 @@ export interface TenantScope {
   userId: string | null;
 }
 
-interface Store {
+/** One of the two: a raw connection in a transaction (hot paths), or the ORM's transactional EntityManager. */
+export interface TenantStore {
   scope: TenantScope;
-  em: EntityManager;
+  client?: PoolClient;
+  em?: EntityManager;
   tenant?: Tenant;
 }
 
-const storage = new AsyncLocalStorage<Store>();
+const storage = new AsyncLocalStorage<TenantStore>();
 
 /**
  * The per-request (or per-job) tenant context: the org and user the transaction was opened for,
- * and the transactional EntityManager every query of the unit of work must use.
+ * and the transaction every query of the unit of work must use.
  */
 export const TenantContext = {
-  run<T>(store: Store, fn: () => T): T {
+  run<T>(store: TenantStore, fn: () => T): T {
     return storage.run(store, fn);
   },
-  /** The transactional EntityManager of the current tenant scope; throws outside one. */
+  store(): TenantStore | undefined {
+    return storage.getStore();
+  },
+  /** The transactional EntityManager of the current tenant scope (routes marked @UsesOrm()). */
   em(): EntityManager {
     const store = storage.getStore();
     if (!store) throw new Error('No tenant transaction: run this inside TenantRunner.');
+    if (!store.em)
+      throw new Error('This unit of work runs without the ORM: mark the route @UsesOrm().');
     return store.em;
   },
   scope(): TenantScope | undefined {

@@ -1,16 +1,34 @@
 import { toMemberSummary, toMessageResponse } from '../../messages/dto/message.mapper';
-import type { ParticipantView } from '../../messages/messages.repository';
+import type { ParticipantView, ViewerContext } from '../../messages/messages.repository';
 import type { ThreadRow } from '../threads.repository';
 import type { ThreadResponse } from './thread.response';
 
-export function toThreadResponse(row: ThreadRow, me: ParticipantView): ThreadResponse {
-  const other: ParticipantView = {
+export function otherOf(row: ThreadRow): ParticipantView {
+  return {
     userId: row.otherId,
     displayName: row.otherName,
     role: row.otherRole,
     readReceipts: row.otherReceipts,
     receiptsSince: new Date(row.otherReceiptsSince),
   };
+}
+
+/** The viewer context of a thread, from its row (saves the separate viewer query). */
+export function viewerOf(row: ThreadRow, me: ParticipantView): ViewerContext {
+  return {
+    threadId: row.id,
+    kind: row.kind,
+    createdAt: row.createdAt,
+    blocksOther: row.blocksOther,
+    lastReadSeq: row.lastReadSeq,
+    lastVisibleSeq: row.lastVisibleSeq,
+    me,
+    other: otherOf(row),
+  };
+}
+
+export function toThreadResponse(row: ThreadRow, me: ParticipantView): ThreadResponse {
+  const other = otherOf(row);
   return {
     id: row.id,
     kind: row.kind,

@@ -1,0 +1,100 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Pool, type PoolClient, type QueryResult } from 'pg';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/app-config';
+import { Problems, ProblemError } from '../http/problem';
+import { prepare, type SqlQuery } from './sql';
+
+/**
+ * The runtime connection pool (as the app role) for the hot paths: node-postgres with bound
+ * parameters and prepared statements, no ORM in between. The ORM keeps its own (lazily filled)
+ * pool for the few CRUD routes marked @UsesOrm().
+ */
+@Injectable()
+export class PgPool implements OnApplicationShutdown {
+  private readonly logger = new Logger(PgPool.name);
+  readonly pool: Pool;
+  private lastErrorLog = 0;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.pool = new Pool({
+      connectionString: config.database.appUrl,
+      max: config.database.poolMax,
+      connectionTimeoutMillis: config.database.acquireTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: 'resident-messaging',
+    });
+    // An idle client whose server went away (a restart) must not crash the process.
+    this.pool.on('error', (error) => {
+      if (Date.now() - this.lastErrorLog > 10_000) {
+        this.lastErrorLog = Date.now();
+        this.logger.warn(`idle database connection lost: ${error.message}`);
+      }
+    });
+  }
+
+  async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw translateDbError(error);
+    }
+  }
+
+  /** One statement outside any tenant (health checks, the relay's definer functions). */
+  async query<T>(query: SqlQuery): Promise<T[]> {
+    const { name, text } = prepare(query.sql);
+    const result = await this.pool.query({ name, text, values: query.params });
+    return result.rows as T[];
+  }
+
+  /**
+   * A transaction on one pooled connection. A connection that failed mid-way is discarded rather
+   * than returned to the pool. `begin` may carry more statements after BEGIN, sent in the same
+   * round trip (simple protocol); their results are handed to `fn`.
+   */
+  async transaction<T>(
+    fn: (client: PoolClient, opened: QueryResult[]) => Promise<T>,
+    begin: (client: PoolClient) => string = () => 'BEGIN',
+  ): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      const opened = (await client.query(begin(client))) as unknown as QueryResult | QueryResult[];
+      const result = await fn(client, Array.isArray(opened) ? opened : [opened]);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw translateDbError(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export async function runPrepared<T>(client: PoolClient, query: SqlQuery): Promise<T[]> {
+  const { name, text } = prepare(query.sql);
+  const result = await client.query({ name, text, values: query.params });
+  return result.rows as T[];
+}
+
+/** Pool saturation becomes a 503 rather than a hung request or a 500. */
+export function translateDbError(error: unknown): unknown {
+  if (error instanceof ProblemError) return error;
+  const message = error instanceof Error ? error.message : '';
+  if (
+    /timeout exceeded when trying to connect|Knex: Timeout acquiring a connection|pool is probably full/i.test(
+      message,
+    )
+  ) {
+    return Problems.unavailable('The service is busy; retry shortly.');
+  }
+  return error;
+}
