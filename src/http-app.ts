@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
@@ -14,6 +13,8 @@ import {
   installJsonParser,
 } from './platform/http/framework-errors';
 import { mountSwagger } from './platform/http/swagger';
+import { securityHeaders } from './platform/http/security-headers';
+import { requestLogging } from './platform/logging/logging';
 import { createValidationPipe } from './platform/http/validation';
 import { mountBullBoard } from './operations/bull-board';
 import { QueueRegistry } from './platform/queues/queue-registry';
@@ -24,7 +25,17 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Builds the HTTP application exactly as `npm start` and the tests run it: Fastify, problem
  * details, validation, security headers, CORS, Swagger, the operators' dashboard.
  */
-export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+export interface HttpAppOptions {
+  /** Run the worker in this thread's event loop (tests); default: config.workerEnabled. */
+  worker?: boolean;
+  /** Close on SIGTERM/SIGINT (Nest's shutdown hooks); off when the caller handles signals. */
+  shutdownHooks?: boolean;
+}
+
+export async function createHttpApp(
+  config: AppConfig,
+  options: HttpAppOptions = {},
+): Promise<NestFastifyApplication> {
   textLimits.messageMaxLength = config.messageMaxLength;
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
@@ -38,7 +49,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, { http: true, worker: config.workerEnabled }),
+    AppModule.forRoot(config, { http: true, worker: options.worker ?? config.workerEnabled }),
     adapter,
     { bufferLogs: true, abortOnError: false, bodyParser: false },
   );
@@ -64,19 +75,9 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,
   });
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
-  app.enableShutdownHooks();
+  securityHeaders(fastify);
+  requestLogging(fastify);
+  if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   mountSwagger(app);
   const queues: Queue[] = app.get(QueueRegistry).all();
   await mountBullBoard(app, queues, config);

@@ -24,7 +24,11 @@ describe('HTTP conventions', () => {
   let member: Member;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_READS_PER_SECOND: '5', BODY_LIMIT_BYTES: '2048' });
+    t = await startTestApp({
+      RATE_LIMIT_READS_PER_SECOND: '5',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
+      BODY_LIMIT_BYTES: '2048',
+    });
     member = await t.createMember(t.createOrg());
   });
   afterAll(() => t.close());
@@ -108,11 +112,20 @@ describe('HTTP conventions', () => {
     expect(junk.headers['x-request-id']).not.toBe('has spaces and <html>');
   });
 
-  it('sends security headers', async () => {
-    const res = await t.http().get('/health/live');
+  it('sends security headers: strict ones on the API, page ones on the docs', async () => {
+    const res = await t.http().get('/api/v1/me').set(bearer(member));
     expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['content-security-policy']).toBe(
+      "default-src 'none';frame-ancestors 'none'",
+    );
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+    const problem = await t.http().get('/api/v1/me');
+    expect(problem.headers['x-content-type-options']).toBe('nosniff');
+    const docs = await t.http().get('/docs');
+    expect(docs.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(docs.headers['x-frame-options']).toBe('SAMEORIGIN');
   });
 
   it('rate-limits per user with 429 and Retry-After', async () => {

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { passportJwtSecret } from 'jwks-rsa';
@@ -32,7 +33,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         }
       : {
           jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-          secretOrKey: jwtSecret ?? '',
+          // A KeyObject, made once: given a string, jsonwebtoken would try createPublicKey on every
+          // verify (and fail) before falling back to a secret key, ~0.7 ms each.
+          secretOrKey: createSecretKey(Buffer.from(jwtSecret ?? '', 'utf8')) as unknown as string,
           algorithms: ['HS256'],
           ignoreExpiration: false,
           ...(issuer ? { issuer } : {}),
