@@ -14,6 +14,9 @@ export const SHAPES: Record<Shape, string> = {
   prod: 'production shape (API process + separate worker process, NODE_ENV=production)',
 };
 
+/** The Node options of package.json's start scripts (npm start, start:prod, start:worker). */
+export const START_NODE_ARGS = ['--max-semi-space-size=4'];
+
 /** How to start an entry point: the built JavaScript, or (in the smoke test) the sources. */
 export type Launcher = (entry: 'main' | 'worker') => { command: string; args: string[] };
 

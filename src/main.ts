@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { createHttpApp } from './http-app';
 import { enableDevAppLogin, ensureDatabase, migrateUp } from './platform/database/bootstrap';
@@ -11,7 +13,16 @@ import { devTokenBanner, seedDemoOrg } from './platform/dev/dev-seed';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   if (config.nodeEnv === 'development') await prepareDevelopmentDatabase(config);
-  const app = await createHttpApp(config);
+  // With WORKER_ENABLED the worker runs in this process, on a thread of its own: its jobs do not
+  // queue behind HTTP requests on one event loop (and vice versa).
+  const worker = config.workerEnabled ? await startWorkerThread() : null;
+  const app = await createHttpApp(config, { worker: false, shutdownHooks: false });
+  const shutdown = async () => {
+    await Promise.allSettled([app.close(), worker?.stop()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
   await app.listen({ port: config.port, host: config.host });
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
   const baseUrl = `http://${host}:${config.port}`;
@@ -28,6 +39,32 @@ export async function prepareDevelopmentDatabase(config: AppConfig): Promise<voi
   if (config.devSeed && (await seedDemoOrg(config.database.ownerUrl))) {
     process.stdout.write('Seeded the demo org.\n');
   }
+}
+
+/** The worker of `npm start`, on a worker thread; resolves once it has started. */
+async function startWorkerThread(): Promise<{ stop(): Promise<void> }> {
+  const thread = new Worker(
+    join(__dirname, __filename.endsWith('.ts') ? 'worker.ts' : 'worker.js'),
+  );
+  await new Promise<void>((resolve, reject) => {
+    thread.once('message', (message) => (message === 'ready' ? resolve() : undefined));
+    thread.once('error', reject);
+    thread.once('exit', (code) => reject(new Error(`the worker thread exited (${code})`)));
+  });
+  thread.on('error', (error) => process.stderr.write(`worker thread failed: ${error.message}\n`));
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void thread.terminate().then(() => resolve()), 10_000);
+        thread.on('message', (message) => {
+          if (message === 'closed') {
+            clearTimeout(timer);
+            void thread.terminate().then(() => resolve());
+          }
+        });
+        thread.postMessage('shutdown');
+      }),
+  };
 }
 
 export function loadConfigOrExit(): AppConfig {

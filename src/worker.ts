@@ -1,26 +1,47 @@
 import 'reflect-metadata';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import type { AppConfig } from './config/app-config';
 import { loadConfigOrExit } from './main';
 
-/** Worker-only process: BullMQ processors and the outbox relay, no HTTP API. */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+/** The worker: BullMQ processors and the outbox relay, no HTTP API. */
+export async function startWorker(config: AppConfig): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot(config, { http: false, worker: true }),
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.enableShutdownHooks();
   await app.init();
   app.get(Logger).log('worker started');
+  return app;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `Worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const app = await startWorker(config);
+  if (isMainThread) {
+    // A worker process (npm run start:worker): close gracefully on SIGTERM/SIGINT.
+    app.enableShutdownHooks();
+    return;
+  }
+  // A worker thread of `npm start`: the main thread asks it to close (signals reach only it).
+  parentPort?.on('message', (message) => {
+    if (message === 'shutdown') {
+      void app.close().finally(() => parentPort?.postMessage('closed'));
+    }
+  });
+  parentPort?.postMessage('ready');
+}
+
+if (require.main === module || !isMainThread) {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `Worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  });
+}
