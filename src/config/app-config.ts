@@ -42,7 +42,13 @@ export interface AppConfig {
   logLevel: string;
   messageMaxLength: number;
   bodyLimitBytes: number;
-  rateLimits: { writesPerSecond: number; readsPerSecond: number; threadsPerHour: number };
+  rateLimits: {
+    writesPerSecond: number;
+    readsPerSecond: number;
+    threadsPerHour: number;
+    /** Longer than this, a Redis answer is not waited for (the limit fails open). */
+    redisTimeoutMs: number;
+  };
   outbox: { pollMs: number; batchSize: number };
   /** BullMQ worker tuning: how long a job's lock lives, how often stalled jobs are looked for. */
   jobs: { lockMs: number; stalledIntervalMs: number; backoffMs: number };
@@ -159,6 +165,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       writesPerSecond: read.int('RATE_LIMIT_WRITES_PER_SECOND', 20, 1, 100000),
       readsPerSecond: read.int('RATE_LIMIT_READS_PER_SECOND', 100, 1, 100000),
       threadsPerHour: read.int('RATE_LIMIT_THREADS_PER_HOUR', 30, 1, 100000),
+      redisTimeoutMs: read.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 100, 5, 10000),
     },
     outbox: {
       pollMs: read.int('OUTBOX_POLL_MS', 100, 10, 60000),

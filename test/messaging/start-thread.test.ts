@@ -29,6 +29,8 @@ describe('starting a conversation (AC-1)', () => {
     t = await startTestApp({
       RATE_LIMIT_WRITES_PER_SECOND: '1000',
       RATE_LIMIT_READS_PER_SECOND: '1000',
+      // The limiter fails open when Redis is slow; a busy test machine must not make it so.
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
     });
     org = t.createOrg();
   });

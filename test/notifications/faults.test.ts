@@ -245,7 +245,7 @@ describe('poison jobs', () => {
   it('fails a malformed job at once, into the failed set, while other jobs go on', async () => {
     const job = await queue.add(
       'create-notifications',
-      { orgId: 'not-a-uuid', eventId: randomUUID() },
+      { orgId: 'not-a-uuid', eventIds: [randomUUID()] },
       { jobId: `poison-${randomUUID()}` },
     );
     const org = t.createOrg();
@@ -292,7 +292,9 @@ describe('poison jobs', () => {
     expect(consumer.attempts).toBe(5);
     expect(consumer.last_error).toMatch(/uuid/i);
     const failed = await queue.getFailed();
-    expect(failed.some((j) => (j.data as { eventId: string }).eventId === eventId)).toBe(true);
+    expect(failed.some((j) => (j.data as { eventIds: string[] }).eventIds.includes(eventId))).toBe(
+      true,
+    );
     // Other work goes on.
     await t
       .http()

@@ -53,6 +53,7 @@ describe('two API instances and two workers on one database and one Redis', () =
     database = await createTestDatabase();
     env = testEnv(database, {
       RATE_LIMIT_WRITES_PER_SECOND: String(WRITES_PER_SECOND),
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
       OUTBOX_POLL_MS: '20',
     });
     secret = loadConfig(env).auth.jwtSecret ?? '';

@@ -4,13 +4,13 @@ import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
   HandlesJobs,
   JobProcessor,
-  requireUuids,
+  requireConsumerPayload,
   type JobHandlers,
 } from '../../platform/queues/job-processor';
 import type { JobPayloads } from '../../platform/queues/queue-catalogue';
 import { NotificationsService } from '../notifications.service';
 
-/** One outbox event → the in-app notifications it causes (idempotent; see rm_process_notifications). */
+/** Outbox events → the in-app notifications they cause (idempotent; see rm_process_notifications). */
 @Processor('notifications', { concurrency: 16 })
 @HandlesJobs('create-notifications')
 export class CreateNotificationsProcessor extends JobProcessor {
@@ -25,10 +25,10 @@ export class CreateNotificationsProcessor extends JobProcessor {
     super();
   }
 
-  private create(job: Job<JobPayloads['create-notifications']>): Promise<string> {
-    requireUuids(job, 'orgId', 'eventId');
-    return this.runner.run(job, 'notifications', () =>
-      this.notifications.processEvent(job.data.eventId),
+  private create(job: Job<JobPayloads['create-notifications']>): Promise<number> {
+    requireConsumerPayload(job);
+    return this.runner.run(job, 'notifications', (eventId) =>
+      this.notifications.processEvent(eventId),
     );
   }
 }

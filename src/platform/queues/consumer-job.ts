@@ -1,46 +1,82 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { TenantRunner } from '../tenancy/tenant-runner.service';
-import { TenantContext } from '../tenancy/tenant-context';
+import { Db } from '../database/db.service';
 import type { Consumer } from './event-consumer.entity';
+import type { ConsumerPayload } from './queue-catalogue';
 
 /**
- * Runs one consumer's work on one event under the event's org, and records a failed attempt in
- * PostgreSQL (the state the reconciler reads) before BullMQ retries it. When BullMQ has no
- * attempts left the row is marked dead, so the reconciler does not loop on a poison event.
+ * Runs one consumer's work on a batch of events of one org, in one tenant transaction. If the
+ * batch fails, each event is retried on its own (a poison event must not hold its neighbours
+ * back), and each failure is recorded in PostgreSQL (the state the reconciler reads) before BullMQ
+ * retries the job. When BullMQ has no attempts left the failing rows are marked dead, so the
+ * reconciler does not loop on a poison event.
  */
 @Injectable()
 export class ConsumerJobRunner {
   private readonly logger = new Logger(ConsumerJobRunner.name);
 
-  constructor(private readonly tenants: TenantRunner) {}
+  constructor(
+    private readonly tenants: TenantRunner,
+    private readonly db: Db,
+  ) {}
 
-  async run<T>(
-    job: Job<{ orgId: string; eventId: string }>,
+  async run(
+    job: Job<ConsumerPayload>,
     consumer: Consumer,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    const { orgId, eventId } = job.data;
+    work: (eventId: string) => Promise<unknown>,
+  ): Promise<number> {
+    const { orgId, eventIds } = job.data;
+    const scope = { orgId, userId: null };
     try {
-      return await this.tenants.run({ orgId, userId: null }, work);
-    } catch (error) {
-      const attempts = job.opts.attempts ?? 1;
-      const dead = job.attemptsMade + 1 >= attempts;
-      const message = error instanceof Error ? error.message : String(error);
-      await this.tenants
-        .run({ orgId, userId: null }, () =>
-          TenantContext.em().execute('select rm_record_consumer_failure(?, ?, ?, ?::interval, ?)', [
-            eventId,
-            consumer,
-            message,
-            dead ? '100 years' : '2 minutes',
-            dead,
-          ]),
-        )
-        .catch((e: unknown) =>
-          this.logger.warn(`could not record the failure of ${job.id}: ${String(e)}`),
-        );
-      throw error;
+      await this.tenants.run(scope, async () => {
+        for (const eventId of eventIds) await work(eventId);
+      });
+      return eventIds.length;
+    } catch (batchError) {
+      if (eventIds.length === 1) {
+        await this.recordFailure(job, consumer, eventIds[0], batchError);
+        throw batchError;
+      }
     }
+    const failures: string[] = [];
+    for (const eventId of eventIds) {
+      try {
+        await this.tenants.run(scope, () => work(eventId));
+      } catch (error) {
+        failures.push(eventId);
+        await this.recordFailure(job, consumer, eventId, error);
+      }
+    }
+    if (failures.length) {
+      throw new Error(
+        `${failures.length} of ${eventIds.length} events failed: ${failures.join(', ')}`,
+      );
+    }
+    return eventIds.length;
+  }
+
+  private async recordFailure(
+    job: Job,
+    consumer: Consumer,
+    eventId: string,
+    error: unknown,
+  ): Promise<void> {
+    const attempts = job.opts.attempts ?? 1;
+    const dead = job.attemptsMade + 1 >= attempts;
+    const message = error instanceof Error ? error.message : String(error);
+    await this.tenants
+      .run({ orgId: (job.data as ConsumerPayload).orgId, userId: null }, () =>
+        this.db.query('select rm_record_consumer_failure(?, ?, ?, ?::interval, ?)', [
+          eventId,
+          consumer,
+          message,
+          dead ? '100 years' : '2 minutes',
+          dead,
+        ]),
+      )
+      .catch((e: unknown) =>
+        this.logger.warn(`could not record the failure of ${job.id}: ${String(e)}`),
+      );
   }
 }

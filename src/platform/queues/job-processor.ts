@@ -33,6 +33,19 @@ export abstract class JobProcessor extends WorkerHost {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A consumer job's payload: an org and 1..n event ids; anything else is poison. */
+export function requireConsumerPayload(job: Job): void {
+  requireUuids(job, 'orgId');
+  const ids = (job.data as { eventIds?: unknown })?.eventIds;
+  if (
+    !Array.isArray(ids) ||
+    ids.length === 0 ||
+    ids.some((id) => typeof id !== 'string' || !UUID.test(id))
+  ) {
+    throw new UnrecoverableError('Malformed payload: eventIds must be a non-empty list of UUIDs');
+  }
+}
+
 /** Payload fields that must be UUIDs; a malformed payload is poison and fails without retries. */
 export function requireUuids(job: Job, ...fields: string[]): void {
   const data = job.data as Record<string, unknown>;

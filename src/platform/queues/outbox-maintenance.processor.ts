@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Processor } from '@nestjs/bullmq';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { PgPool, runPrepared } from '../database/pg-pool';
 import type Redis from 'ioredis';
 import { HandlesJobs, JobProcessor, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
@@ -27,7 +27,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
   };
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
   ) {
     super();
@@ -71,9 +71,10 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
 
   /** Re-dispatches at once what a Redis that lost its data forgot. */
   async expedite(): Promise<void> {
-    const rows = await this.orm.em
-      .fork({ clear: true, useContext: false })
-      .execute<{ touched: number }[]>('select rm_relay_expedite() as touched');
+    const rows = await this.pg.query<{ touched: number }>({
+      sql: 'select rm_relay_expedite() as touched',
+      params: [],
+    });
     this.logger.warn(
       `Redis lost its data; re-dispatching ${rows[0]?.touched ?? 0} unfinished item(s)`,
     );
@@ -82,20 +83,23 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
 
   /** Re-dispatches due, unfinished consumer work; returns how many jobs it added. */
   async reconcile(): Promise<number> {
-    const em = this.orm.em.fork({ clear: true, useContext: false });
-    return em.transactional(async (tem) => {
-      const rows = await tem.execute<
-        { eventId: string; orgId: string; consumer: Consumer; dispatches: number }[]
-      >(
-        `select event_id as "eventId", org_id as "orgId", consumer, dispatches
-           from rm_relay_due(1000, '2 minutes'::interval)`,
-      );
+    return this.pg.transaction(async (client) => {
+      const rows = await runPrepared<{
+        eventId: string;
+        orgId: string;
+        consumer: Consumer;
+        dispatches: number;
+      }>(client, {
+        sql: `select event_id as "eventId", org_id as "orgId", consumer, dispatches
+                from rm_relay_due(1000, '2 minutes'::interval)`,
+        params: [],
+      });
       for (const row of rows) {
         const job = CONSUMER_JOBS[row.consumer] as JobName | undefined;
         if (!job) continue;
         await this.queues.add(
           job as 'create-notifications',
-          { orgId: row.orgId, eventId: row.eventId },
+          { orgId: row.orgId, eventIds: [row.eventId] },
           {
             jobId: `evt-${row.eventId}-${row.consumer}-r${row.dispatches}`,
           },
@@ -107,9 +111,10 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
   }
 
   async prune(): Promise<number> {
-    const rows = await this.orm.em
-      .fork({ clear: true, useContext: false })
-      .execute<{ pruned: number }[]>(`select rm_relay_prune('1 hour'::interval) as pruned`);
+    const rows = await this.pg.query<{ pruned: number }>({
+      sql: `select rm_relay_prune('1 hour'::interval) as pruned`,
+      params: [],
+    });
     return rows[0]?.pruned ?? 0;
   }
 }

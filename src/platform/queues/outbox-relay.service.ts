@@ -5,10 +5,16 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { PgPool, runPrepared } from '../database/pg-pool';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
-import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
+import {
+  CONSUMER_BATCH,
+  CONSUMER_JOBS,
+  type ConsumerPayload,
+  type JobName,
+} from './queue-catalogue';
+import { createHash } from 'node:crypto';
 import { QueueRegistry } from './queue-registry';
 import type { Consumer } from './event-consumer.entity';
 
@@ -35,7 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private lastErrorLog = 0;
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -65,26 +71,34 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * are in Redis and before the events are marked published: the fault tests use it to crash there.
    */
   async relayOnce(beforeCommit?: () => Promise<void>): Promise<number> {
-    const em = this.orm.em.fork({ clear: true, useContext: false });
-    return em.transactional(async (tem) => {
-      const rows = await tem.execute<Claimed[]>(
-        `select event_id as "eventId", org_id as "orgId", consumer from rm_relay_claim(?)`,
-        [this.config.outbox.batchSize],
-      );
-      const byJob = new Map<
-        JobName,
-        { data: { orgId: string; eventId: string }; opts: { jobId: string } }[]
-      >();
+    return this.pg.transaction(async (client) => {
+      const rows = await runPrepared<Claimed>(client, {
+        sql: `select event_id as "eventId", org_id as "orgId", consumer from rm_relay_claim(?)`,
+        params: [this.config.outbox.batchSize],
+      });
+      // One job per (consumer, org, up to CONSUMER_BATCH events): one transaction for the batch.
+      const groups = new Map<string, { consumer: Consumer; orgId: string; eventIds: string[] }>();
       for (const row of rows) {
-        if (!row.consumer) continue;
-        const job = CONSUMER_JOBS[row.consumer] as JobName | undefined;
-        if (!job) continue;
-        const items = byJob.get(job) ?? [];
-        items.push({
-          data: { orgId: row.orgId, eventId: row.eventId },
-          opts: { jobId: `evt-${row.eventId}-${row.consumer}` },
-        });
-        byJob.set(job, items);
+        if (!row.consumer || !(row.consumer in CONSUMER_JOBS)) continue;
+        const key = `${row.consumer}/${row.orgId}`;
+        const group = groups.get(key) ?? { consumer: row.consumer, orgId: row.orgId, eventIds: [] };
+        group.eventIds.push(row.eventId);
+        groups.set(key, group);
+      }
+      const byJob = new Map<JobName, { data: ConsumerPayload; opts: { jobId: string } }[]>();
+      for (const group of groups.values()) {
+        const job = CONSUMER_JOBS[group.consumer] as JobName;
+        for (let i = 0; i < group.eventIds.length; i += CONSUMER_BATCH) {
+          const eventIds = group.eventIds.slice(i, i + CONSUMER_BATCH);
+          const items = byJob.get(job) ?? [];
+          items.push({
+            data: { orgId: group.orgId, eventIds },
+            // Deterministic: a relay that crashed after adding re-adds the same ids (BullMQ
+            // ignores an id it still holds; the consumers' done-marks cover the rest).
+            opts: { jobId: `evts-${group.consumer}-${batchKey(eventIds)}` },
+          });
+          byJob.set(job, items);
+        }
       }
       for (const [job, items] of byJob) {
         await this.queues.addBulk(job as 'create-notifications' | 'fan-out-webhooks', items);
@@ -99,18 +113,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * so it is dispatched once; a lost job is re-dispatched when the lease runs out.
    */
   async dispatchDeliveries(): Promise<number> {
-    const em = this.orm.em.fork({ clear: true, useContext: false });
-    return em.transactional(async (tem) => {
-      const rows = await tem.execute<
-        { deliveryId: string; orgId: string; attempt: number; dispatches: number }[]
-      >(
-        `select delivery_id as "deliveryId", org_id as "orgId", attempt, dispatches
-           from rm_relay_claim_deliveries(?, ?::interval)`,
-        [
+    return this.pg.transaction(async (client) => {
+      const rows = await runPrepared<{
+        deliveryId: string;
+        orgId: string;
+        attempt: number;
+        dispatches: number;
+      }>(client, {
+        sql: `select delivery_id as "deliveryId", org_id as "orgId", attempt, dispatches
+                from rm_relay_claim_deliveries(?, ?::interval)`,
+        params: [
           this.config.outbox.batchSize,
           `${Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60} seconds`,
         ],
-      );
+      });
       await this.queues.addBulk(
         'deliver-webhook',
         rows.map((r) => ({
@@ -157,4 +173,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       };
     });
   }
+}
+
+function batchKey(eventIds: string[]): string {
+  return createHash('sha1').update(eventIds.join(',')).digest('hex').slice(0, 24);
 }

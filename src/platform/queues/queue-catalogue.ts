@@ -9,15 +9,27 @@ export interface JobPayloads {
   'reconcile-outbox': Record<string, never>;
   /** Delete published events whose consumers are all done. */
   'prune-outbox': Record<string, never>;
-  /** The in-app notifications of one outbox event. */
-  'create-notifications': { orgId: string; eventId: string };
-  /** The webhook deliveries of one outbox event (one per enabled, subscribed endpoint). */
-  'fan-out-webhooks': { orgId: string; eventId: string };
+  /** The in-app notifications of a few outbox events of one org (one transaction for all). */
+  'create-notifications': ConsumerPayload;
+  /** The webhook deliveries of a few outbox events of one org (one per subscribed endpoint). */
+  'fan-out-webhooks': ConsumerPayload;
   /** One attempt of one delivery; `dispatch` tells a current job from a stale duplicate. */
   'deliver-webhook': { orgId: string; deliveryId: string; attempt: number; dispatch: number };
 }
 
 export type JobName = keyof JobPayloads;
+
+/**
+ * The events of one org that one consumer job works on. The relay batches up to
+ * CONSUMER_BATCH events per job (one transaction for all of them); the reconciler sends one.
+ */
+export interface ConsumerPayload {
+  orgId: string;
+  eventIds: string[];
+}
+
+/** Small batches: a batch holds the recipients' participant rows locked until it commits. */
+export const CONSUMER_BATCH = 25;
 
 export interface QueueDefinition {
   name: string;

@@ -32,7 +32,7 @@ export class RateLimiter implements OnModuleDestroy {
     this.redis = new Redis(config.redis.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: 100,
+      commandTimeout: config.rateLimits.redisTimeoutMs,
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });

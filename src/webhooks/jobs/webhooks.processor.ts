@@ -4,6 +4,7 @@ import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
   HandlesJobs,
   JobProcessor,
+  requireConsumerPayload,
   requireUuids,
   type JobHandlers,
 } from '../../platform/queues/job-processor';
@@ -27,9 +28,9 @@ export class WebhooksProcessor extends JobProcessor {
   }
 
   private fanOut(job: Job<JobPayloads['fan-out-webhooks']>): Promise<number> {
-    requireUuids(job, 'orgId', 'eventId');
-    return this.runner.run(job, 'webhooks', () =>
-      this.dispatcher.fanOut(job.data.orgId, job.data.eventId),
+    requireConsumerPayload(job);
+    return this.runner.run(job, 'webhooks', (eventId) =>
+      this.dispatcher.fanOut(job.data.orgId, eventId),
     );
   }
 
