@@ -248,7 +248,13 @@ export function renderReport(report: BenchReport): string {
       `${report.fixtures.threads} of their threads; ${o.warmupSeconds} s warm-up and ${o.seconds} s measured ` +
       `per scenario; floor: ${o.connections} concurrent callers sharing a node-postgres pool of ${o.floorPool} ` +
       `(as the service's ${o.connections} connections share its pool), ` +
-      `${o.floorProtocol === 'simple' ? 'parameters inlined (simple protocol, as the service sends them)' : 'bound parameters (extended protocol)'}. ` +
+      `${
+        o.floorProtocol === 'simple'
+          ? 'parameters inlined (simple protocol)'
+          : o.floorProtocol === 'extended'
+            ? 'bound parameters, unnamed statements (extended protocol)'
+            : 'named prepared statements (as the service sends them)'
+      }. ` +
       `Rate limits raised: ${Object.entries(o.rateLimits)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}.` +
