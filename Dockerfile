@@ -18,4 +18,4 @@ COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000
 # The API; the worker runs `node dist/src/worker.js`, migrations `node dist/src/cli/migrate.js up`.
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/src/main.js"]

@@ -52,6 +52,7 @@ interface FaultReport {
 class ServiceProcess {
   child?: ChildProcess;
   private output = '';
+  private stopping = false;
 
   constructor(
     readonly name: string,
@@ -72,6 +73,14 @@ class ServiceProcess {
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
+    const child = this.child;
+    child.once('exit', (code, signal) => {
+      if (this.child === child && !this.stopping) {
+        process.stdout.write(
+          `!! ${this.name} exited unexpectedly (${code ?? signal}):\n${this.tail()}\n`,
+        );
+      }
+    });
     await eventually(
       async () => {
         if (this.child?.exitCode !== null) throw new Error(`${this.name} exited:\n${this.output}`);
@@ -85,8 +94,12 @@ class ServiceProcess {
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    this.stopping = true;
     return new Promise((resolve) => {
-      child.once('exit', () => resolve());
+      child.once('exit', () => {
+        this.stopping = false;
+        resolve();
+      });
       child.kill(signal);
     });
   }

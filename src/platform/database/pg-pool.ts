@@ -24,13 +24,18 @@ export class PgPool implements OnApplicationShutdown {
       idleTimeoutMillis: 30_000,
       application_name: 'resident-messaging',
     });
-    // An idle client whose server went away (a restart) must not crash the process.
-    this.pool.on('error', (error) => {
+    // A connection whose server went away (a restart) must not crash the process: node-postgres
+    // emits 'error' on the client, idle (the pool listens) or checked out between two queries
+    // (nobody would: e.g. the relay waiting on Redis inside its transaction). The next query on
+    // it fails, and the transaction discards it.
+    const warn = (error: Error) => {
       if (Date.now() - this.lastErrorLog > 10_000) {
         this.lastErrorLog = Date.now();
-        this.logger.warn(`idle database connection lost: ${error.message}`);
+        this.logger.warn(`database connection lost: ${error.message}`);
       }
-    });
+    };
+    this.pool.on('error', warn);
+    this.pool.on('connect', (client) => client.on('error', warn));
   }
 
   async connect(): Promise<PoolClient> {
