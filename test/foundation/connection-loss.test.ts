@@ -23,8 +23,8 @@ describe('losing a database connection', () => {
         // waits on Redis like this): node-postgres emits 'error' on the checked-out client.
         terminated = true;
         await eventually(
-          async () =>
-            (client as unknown as { _ending?: boolean; _queryable?: boolean })._queryable === false,
+          () =>
+            Promise.resolve((client as unknown as { _queryable?: boolean })._queryable === false),
           5000,
           'the client to notice',
         );
