@@ -1,7 +1,12 @@
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { MessageQueries, type ViewerContext } from '../src/messages/messages.repository';
+import {
+  MessageQueries,
+  toViewerContext,
+  type ViewerContext,
+  type ViewerRow,
+} from '../src/messages/messages.repository';
 import { ThreadQueries, type ThreadRow } from '../src/threads/threads.repository';
 import { viewerOf } from '../src/threads/dto/thread.mapper';
 import { beginAsMember } from '../src/platform/tenancy/tenant-runner.service';
@@ -136,36 +141,9 @@ function meOf(me: Member) {
 
 /** MessagesRepository.viewer: the viewer query, mapped to the context the page query takes. */
 async function viewer(run: Run, threadId: string, me: Member): Promise<ViewerContext> {
-  const [row] = await run<{
-    threadId: string;
-    kind: 'direct';
-    createdAt: string;
-    blocksOther: boolean;
-    lastReadSeq: number;
-    lastVisibleSeq: number | null;
-    otherId: string;
-    otherName: string;
-    otherRole: MemberRole;
-    otherReceipts: boolean;
-    otherReceiptsSince: string;
-  }>(MessageQueries.viewer(threadId, me.userId));
+  const [row] = await run<ViewerRow>(MessageQueries.viewer(threadId, me.userId));
   if (!row) throw new Error('viewer: not a participant');
-  return {
-    threadId: row.threadId,
-    kind: row.kind,
-    createdAt: row.createdAt,
-    blocksOther: row.blocksOther,
-    lastReadSeq: row.lastReadSeq,
-    lastVisibleSeq: row.lastVisibleSeq,
-    me: meOf(me),
-    other: {
-      userId: row.otherId,
-      displayName: row.otherName,
-      role: row.otherRole,
-      readReceipts: row.otherReceipts,
-      receiptsSince: new Date(row.otherReceiptsSince),
-    },
-  };
+  return toViewerContext(row, meOf(me));
 }
 
 /**

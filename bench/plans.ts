@@ -2,7 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { MessageQueries, type ViewerContext } from '../src/messages/messages.repository';
+import {
+  MessageQueries,
+  toViewerContext,
+  type ViewerContext,
+  type ViewerRow,
+} from '../src/messages/messages.repository';
 import { ThreadQueries } from '../src/threads/threads.repository';
 import { DEFAULT_MESSAGE_PAGE } from '../src/messages/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
@@ -207,20 +212,6 @@ export async function savePlans(
   return summaries;
 }
 
-interface ViewerRow {
-  threadId: string;
-  kind: 'direct';
-  createdAt: string;
-  blocksOther: boolean;
-  lastReadSeq: number;
-  lastVisibleSeq: number | null;
-  otherId: string;
-  otherName: string;
-  otherRole: 'resident' | 'manager' | 'org_admin';
-  otherReceipts: boolean;
-  otherReceiptsSince: string;
-}
-
 async function withTenant(client: Client, subject: Subject, query: SqlQuery) {
   await client.query('begin');
   try {
@@ -232,26 +223,11 @@ async function withTenant(client: Client, subject: Subject, query: SqlQuery) {
 }
 
 function toContext(row: ViewerRow, me: Subject): ViewerContext {
-  return {
-    threadId: row.threadId,
-    kind: row.kind,
-    createdAt: String(row.createdAt),
-    blocksOther: row.blocksOther,
-    lastReadSeq: row.lastReadSeq,
-    lastVisibleSeq: row.lastVisibleSeq,
-    me: {
-      userId: me.userId,
-      displayName: me.name,
-      role: me.role as 'resident',
-      readReceipts: true,
-      receiptsSince: new Date(0),
-    },
-    other: {
-      userId: row.otherId,
-      displayName: row.otherName,
-      role: row.otherRole,
-      readReceipts: row.otherReceipts,
-      receiptsSince: new Date(row.otherReceiptsSince),
-    },
-  };
+  return toViewerContext(row, {
+    userId: me.userId,
+    displayName: me.name,
+    role: me.role as 'resident',
+    readReceipts: true,
+    receiptsSince: new Date(0),
+  });
 }

@@ -182,41 +182,49 @@ export const MessageQueries = {
   },
 };
 
+/** A row of MessageQueries.viewer (ThreadQueries' rows carry the same fields). */
+export interface ViewerRow {
+  threadId?: string;
+  id?: string;
+  kind: 'direct';
+  createdAt: string;
+  blocksOther: boolean;
+  lastReadSeq: number;
+  lastVisibleSeq: number | null;
+  otherId: string;
+  otherName: string;
+  otherRole: MemberRole;
+  otherReceipts: boolean;
+  otherReceiptsSince: string;
+}
+
+/** The viewer context from a viewer (or thread) row and the viewer's own membership. */
+export function toViewerContext(row: ViewerRow, me: ParticipantView): ViewerContext {
+  return {
+    threadId: (row.threadId ?? row.id)!,
+    kind: row.kind,
+    createdAt: row.createdAt,
+    blocksOther: row.blocksOther,
+    lastReadSeq: row.lastReadSeq,
+    lastVisibleSeq: row.lastVisibleSeq,
+    me,
+    other: {
+      userId: row.otherId,
+      displayName: row.otherName,
+      role: row.otherRole,
+      readReceipts: row.otherReceipts,
+      receiptsSince: new Date(row.otherReceiptsSince),
+    },
+  };
+}
+
 @Injectable()
 export class MessagesRepository {
   constructor(private readonly db: Db) {}
 
   async viewer(threadId: string, viewer: ParticipantView): Promise<ViewerContext | null> {
-    const [row] = await this.db.run<{
-      threadId: string;
-      kind: 'direct';
-      createdAt: string;
-      blocksOther: boolean;
-      lastReadSeq: number;
-      lastVisibleSeq: number | null;
-      otherId: string;
-      otherName: string;
-      otherRole: MemberRole;
-      otherReceipts: boolean;
-      otherReceiptsSince: string;
-    }>(MessageQueries.viewer(threadId, viewer.userId));
-    if (!row) return null;
-    return {
-      threadId: row.threadId,
-      kind: row.kind,
-      createdAt: row.createdAt,
-      blocksOther: row.blocksOther,
-      lastReadSeq: row.lastReadSeq,
-      lastVisibleSeq: row.lastVisibleSeq,
-      me: viewer,
-      other: {
-        userId: row.otherId,
-        displayName: row.otherName,
-        role: row.otherRole,
-        readReceipts: row.otherReceipts,
-        receiptsSince: new Date(row.otherReceiptsSince),
-      },
-    };
+    const [row] = await this.db.run<ViewerRow>(MessageQueries.viewer(threadId, viewer.userId));
+    return row ? toViewerContext(row, viewer) : null;
   }
 
   /** The seq of a message the viewer can see in this thread, or null. */

@@ -1,34 +1,19 @@
 import { toMemberSummary, toMessageResponse } from '../../messages/dto/message.mapper';
-import type { ParticipantView, ViewerContext } from '../../messages/messages.repository';
+import {
+  toViewerContext,
+  type ParticipantView,
+  type ViewerContext,
+} from '../../messages/messages.repository';
 import type { ThreadRow } from '../threads.repository';
 import type { ThreadResponse } from './thread.response';
 
-export function otherOf(row: ThreadRow): ParticipantView {
-  return {
-    userId: row.otherId,
-    displayName: row.otherName,
-    role: row.otherRole,
-    readReceipts: row.otherReceipts,
-    receiptsSince: new Date(row.otherReceiptsSince),
-  };
-}
-
 /** The viewer context of a thread, from its row (saves the separate viewer query). */
 export function viewerOf(row: ThreadRow, me: ParticipantView): ViewerContext {
-  return {
-    threadId: row.id,
-    kind: row.kind,
-    createdAt: row.createdAt,
-    blocksOther: row.blocksOther,
-    lastReadSeq: row.lastReadSeq,
-    lastVisibleSeq: row.lastVisibleSeq,
-    me,
-    other: otherOf(row),
-  };
+  return toViewerContext(row, me);
 }
 
 export function toThreadResponse(row: ThreadRow, me: ParticipantView): ThreadResponse {
-  const other = otherOf(row);
+  const { other } = toViewerContext(row, me);
   return {
     id: row.id,
     kind: row.kind,
