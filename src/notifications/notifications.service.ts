@@ -54,7 +54,7 @@ export function toNotificationResponse(row: NotificationRow): NotificationRespon
     actor: row.actorId
       ? { userId: row.actorId, displayName: row.actorName!, role: row.actorRole! }
       : null,
-    endpointId: row.endpointId,
+    ...(row.endpointId ? { endpointId: row.endpointId } : {}),
     count: row.count,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),

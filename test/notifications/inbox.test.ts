@@ -74,6 +74,10 @@ describe('in-app notifications (worker in-process)', () => {
     const unread = (await inbox(b, '?unreadOnly=true')).data;
     expect(unread).toHaveLength(1);
     expect(unread[0]).toMatchObject({ type: 'message.received', threadId: thread, count: 1 });
+    // Exactly the SPEC's shape: no extra keys.
+    expect(Object.keys(unread[0]).sort()).toEqual(
+      ['id', 'type', 'threadId', 'actor', 'count', 'createdAt', 'updatedAt', 'readAt'].sort(),
+    );
     expect(JSON.stringify(unread[0])).not.toContain('one');
     expect((await inbox(a)).data).toEqual([]);
   });

@@ -32,10 +32,11 @@ export class NotificationResponse {
   @ApiProperty({
     type: String,
     format: 'uuid',
-    nullable: true,
-    description: 'For webhook.disabled: the endpoint that was disabled; null otherwise.',
+    required: false,
+    description:
+      'Only on webhook.disabled (an extension of the SPEC shape): the endpoint that was disabled. Absent on the other types.',
   })
-  endpointId!: string | null;
+  endpointId?: string;
 
   @ApiProperty({
     example: 3,

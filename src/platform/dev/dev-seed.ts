@@ -8,16 +8,8 @@ export const DEMO_ORG_ID = '7e57a000-0000-4000-8000-000000000000';
 export const DEMO_MEMBERS: { userId: string; displayName: string; role: MemberRole }[] = [
   { userId: '7e57a000-0000-4000-8000-0000000000a1', displayName: 'Alice Martin', role: 'resident' },
   { userId: '7e57a000-0000-4000-8000-0000000000b2', displayName: 'Bob Nguyen', role: 'resident' },
-  {
-    userId: '7e57a000-0000-4000-8000-0000000000c3',
-    displayName: 'Carol Diaz (manager)',
-    role: 'manager',
-  },
-  {
-    userId: '7e57a000-0000-4000-8000-0000000000d4',
-    displayName: 'Dave Okafor (org admin)',
-    role: 'org_admin',
-  },
+  { userId: '7e57a000-0000-4000-8000-0000000000c3', displayName: 'Carol Diaz', role: 'manager' },
+  { userId: '7e57a000-0000-4000-8000-0000000000d4', displayName: 'Dave Okafor', role: 'org_admin' },
 ];
 
 /** Creates the demo org and members (as the owner) when missing. Returns true when created now. */
