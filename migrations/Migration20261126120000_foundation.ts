@@ -79,7 +79,34 @@ export class Migration20261126120000_foundation extends Migration {
 
     // One round trip per request: set the tenant for this transaction, then resolve (and, for a
     // first request, provision) the caller's membership. Runs as the caller (RLS applies).
-    this.addSql(`
+    this.addSql(ENTER_TENANT);
+    this.addSql(
+      `grant execute on function rm_enter_tenant(uuid, uuid, text, text, boolean) to rm_app`,
+    );
+    this.addSql(`grant execute on function rm_uuid_v7() to rm_app, rm_relay`);
+  }
+
+  override down(): void {
+    this.addSql(`drop function if exists rm_enter_tenant(uuid, uuid, text, text, boolean)`);
+    this.addSql(`drop table if exists memberships`);
+    this.addSql(`drop table if exists users`);
+    this.addSql(`drop table if exists orgs`);
+    this.addSql(`drop function if exists rm_uuid_v7()`);
+  }
+}
+
+/** ENABLE + FORCE row level security with the fail-closed tenant policy on org_id. */
+export function tenantPolicy(table: string): string {
+  return `
+    alter table ${table} enable row level security;
+    alter table ${table} force row level security;
+    create policy tenant_isolation on ${table}
+      using (org_id = nullif(current_setting('app.org_id', true), '')::uuid)
+      with check (org_id = nullif(current_setting('app.org_id', true), '')::uuid);`;
+}
+
+/** The first revision of rm_enter_tenant (see the audit-fixes migration for the current one). */
+export const ENTER_TENANT = `
       create or replace function rm_enter_tenant(
         p_org uuid, p_user uuid, p_name text, p_role text, p_jit boolean
       ) returns table (
@@ -115,28 +142,4 @@ export class Migration20261126120000_foundation extends Migration {
         end if;
         return query select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
                             m.receipts_since, m.active, m.created_at, m.updated_at;
-      end $$`);
-    this.addSql(
-      `grant execute on function rm_enter_tenant(uuid, uuid, text, text, boolean) to rm_app`,
-    );
-    this.addSql(`grant execute on function rm_uuid_v7() to rm_app, rm_relay`);
-  }
-
-  override down(): void {
-    this.addSql(`drop function if exists rm_enter_tenant(uuid, uuid, text, text, boolean)`);
-    this.addSql(`drop table if exists memberships`);
-    this.addSql(`drop table if exists users`);
-    this.addSql(`drop table if exists orgs`);
-    this.addSql(`drop function if exists rm_uuid_v7()`);
-  }
-}
-
-/** ENABLE + FORCE row level security with the fail-closed tenant policy on org_id. */
-export function tenantPolicy(table: string): string {
-  return `
-    alter table ${table} enable row level security;
-    alter table ${table} force row level security;
-    create policy tenant_isolation on ${table}
-      using (org_id = nullif(current_setting('app.org_id', true), '')::uuid)
-      with check (org_id = nullif(current_setting('app.org_id', true), '')::uuid);`;
-}
+      end $$`;

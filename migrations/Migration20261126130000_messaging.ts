@@ -261,7 +261,7 @@ end $$`;
  * no gap, no repeat) and serializes with block/unblock, so a message is withheld exactly when
  * the recipient blocks the sender at the moment of sending.
  */
-const SEND_MESSAGE = `
+export const SEND_MESSAGE = `
 create or replace function rm_send_message(
   p_thread uuid, p_sender uuid, p_id uuid, p_body text, p_client_id text, p_hash bytea, p_first boolean
 ) returns table (status text, message_id uuid, seq integer, created_at timestamptz)
@@ -356,7 +356,7 @@ end $$`;
  * visible one. Statuses: moved | unchanged | not-found. Records the range passed (exact seenAt per
  * message) and a message.read event when the reader emits receipts.
  */
-const MARK_READ = `
+export const MARK_READ = `
 create or replace function rm_mark_read(p_thread uuid, p_reader uuid, p_upto uuid)
 returns table (status text, last_read_seq integer, last_read_at timestamptz, last_read_message_id uuid)
 language plpgsql as $$

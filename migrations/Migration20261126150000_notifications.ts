@@ -141,7 +141,7 @@ $$`;
  *   blocks the sender now. The first message of a new thread is covered by thread.started.
  * The recipient's participant row is locked first, which orders this with their reads.
  */
-const PROCESS_NOTIFICATIONS = `
+export const PROCESS_NOTIFICATIONS = `
 create or replace function rm_process_notifications(p_event uuid)
 returns table (status text) language plpgsql as $$
 declare

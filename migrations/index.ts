@@ -3,6 +3,7 @@ import { Migration20261126130000_messaging } from './Migration20261126130000_mes
 import { Migration20261126140000_blocks } from './Migration20261126140000_blocks';
 import { Migration20261126150000_notifications } from './Migration20261126150000_notifications';
 import { Migration20261126160000_webhooks } from './Migration20261126160000_webhooks';
+import { Migration20261126170000_audit_fixes } from './Migration20261126170000_audit_fixes';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261126140000_blocks', class: Migration20261126140000_blocks },
   { name: 'Migration20261126150000_notifications', class: Migration20261126150000_notifications },
   { name: 'Migration20261126160000_webhooks', class: Migration20261126160000_webhooks },
+  { name: 'Migration20261126170000_audit_fixes', class: Migration20261126170000_audit_fixes },
 ];

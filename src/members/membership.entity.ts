@@ -10,6 +10,14 @@ export class Org {
   @PrimaryKey({ type: 'uuid' })
   id!: string;
 
+  /** The token's `name` claim last seen: the claim refreshes displayName when it changes. */
+  @Property({ type: 'text', nullable: true })
+  tokenName?: string | null;
+
+  /** The token's `role` claim last seen. */
+  @Property({ type: 'text', nullable: true })
+  tokenRole?: string | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;
 }

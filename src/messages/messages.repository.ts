@@ -260,6 +260,21 @@ export class MessagesRepository {
     return row;
   }
 
+  /** The thread and recipient of the caller's message sent with this idempotency key, if any. */
+  async byKey(
+    orgId: string,
+    senderId: string,
+    key: string,
+  ): Promise<{ threadId: string; recipientId: string } | null> {
+    return this.db.one<{ threadId: string; recipientId: string }>(
+      `select m.thread_id as "threadId", tp.other_user_id as "recipientId"
+         from messages m
+         join thread_participants tp on tp.thread_id = m.thread_id and tp.user_id = m.sender_id
+        where m.org_id = ? and m.sender_id = ? and m.client_message_id = ?`,
+      [orgId, senderId, key],
+    );
+  }
+
   async markRead(
     threadId: string,
     readerId: string,

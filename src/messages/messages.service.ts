@@ -112,6 +112,17 @@ export class MessagesService {
     }
   }
 
+  /**
+   * The thread a key was already used in by this sender, when that thread is with `recipientId`;
+   * a key used in a thread with someone else is a conflict (422). Null when the key is new.
+   */
+  async threadOfKey(tenant: Tenant, key: string, recipientId: string): Promise<string | null> {
+    const prior = await this.repo.byKey(tenant.orgId, tenant.userId, key);
+    if (!prior) return null;
+    if (prior.recipientId !== recipientId) throw MessagingProblems.keyReused();
+    return prior.threadId;
+  }
+
   async markRead(tenant: Tenant, threadId: string, upTo: string | null): Promise<ReadResponse> {
     const result = await this.repo.markRead(threadId, tenant.userId, upTo);
     if (result.status === 'not-found') {

@@ -74,6 +74,21 @@ export class NotificationsRepository {
     return rows.length;
   }
 
+  /**
+   * Locks the participant rows of every thread the batch's events touch, ordered by (thread,
+   * user): the order a send locks them in. Without it a batch locking rows in event order and a
+   * send (or another batch) could wait on each other in a cycle.
+   */
+  async lockParticipants(eventIds: string[]): Promise<void> {
+    await this.db.query(
+      `select 1 from thread_participants tp
+        where tp.thread_id in (select e.thread_id from outbox_events e where e.id = any(?::uuid[]))
+        order by tp.thread_id, tp.user_id
+        for no key update of tp`,
+      [eventIds],
+    );
+  }
+
   async processEvent(eventId: string): Promise<string> {
     const row = await this.db.one<{ status: string }>(
       `select status from rm_process_notifications(?)`,

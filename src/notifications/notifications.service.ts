@@ -40,6 +40,11 @@ export class NotificationsService {
     return { updated: await this.repo.markAllRead(tenant.orgId, tenant.userId) };
   }
 
+  /** First step of a create-notifications batch, inside its tenant transaction. */
+  lockParticipants(eventIds: string[]): Promise<void> {
+    return this.repo.lockParticipants(eventIds);
+  }
+
   /** The create-notifications job's work, inside the event's tenant transaction. */
   processEvent(eventId: string): Promise<string> {
     return this.repo.processEvent(eventId);

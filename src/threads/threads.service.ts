@@ -42,7 +42,12 @@ export class ThreadsService {
     if (key && input.body === undefined) {
       throw Problems.badRequest('An idempotency key needs a body to send.', 'clientMessageId');
     }
-    const result = await this.repo.start(uuidv7(), tenant.userId, tenant.role, recipientId);
+    // A repeat of a keyed start answers with what it created, even if the recipient could not be
+    // started with any more (deactivated, hidden or blocking since): the message exists.
+    const repeatOf = key ? await this.messages.threadOfKey(tenant, key, recipientId) : null;
+    const result = repeatOf
+      ? { status: 'existing' as const, threadId: repeatOf }
+      : await this.repo.start(uuidv7(), tenant.userId, tenant.role, recipientId);
     if (result.status === 'not-found') throw MessagingProblems.recipientNotFound();
     if (result.status === 'blocked-by-you') throw MessagingProblems.blockedByYou();
     const threadId = result.threadId!;

@@ -216,33 +216,67 @@ describe('blocking: withheld and hidden messages (AC-3)', () => {
     expect((polled.body.data as MessageJson[]).map((m) => [m.body, m.seq])).toEqual([['b4', 8]]);
   });
 
-  it('counts withheld messages as seen once Alice reads past them after unblocking', async () => {
-    const { alice, bob, threadId } = await conversation();
+  it('lets a read pass the messages hidden from the reader, as a read without a block would', async () => {
+    const { alice, bob, threadId, a2 } = await conversation();
     await block(t, alice, bob);
     await sent(t, bob, threadId, 'w1');
     await sent(t, bob, threadId, 'w2');
-    // Reading while blocked passes none of Bob's messages.
-    await markRead(t, alice, threadId);
-    const seenWhileBlocked = (await allMessages(t, bob, threadId)).slice(4);
-    expect(seenWhileBlocked.map((m) => [m.body, m.seenBy])).toEqual([
-      ['b3', []],
-      ['w1', []],
-      ['w2', []],
-    ]);
-
-    await unblock(t, alice, bob);
-    await sent(t, bob, threadId, 'b4');
+    // Alice sees a1 and a2 only; reading passes everything up to the next message she could
+    // see (none): Bob sees his messages read, exactly as if there were no block.
     const read = await markRead(t, alice, threadId);
     expect(read.status).toBe(200);
+    // The answer names the message Alice read, never one hidden from her.
+    expect(read.body.lastReadMessageId).toBe(a2.id);
     const receipt = [{ userId: alice.userId, seenAt: read.body.readAt as string }];
     const bobSees = await allMessages(t, bob, threadId);
     expect(bobSees.slice(4).map((m) => [m.body, m.seenBy])).toEqual([
       ['b3', receipt],
       ['w1', receipt],
       ['w2', receipt],
-      ['b4', receipt],
+    ]);
+    // A second read changes nothing and still names a2.
+    const again = await markRead(t, alice, threadId);
+    expect(again.body).toEqual(read.body);
+
+    await unblock(t, alice, bob);
+    const b4 = await sent(t, bob, threadId, 'b4');
+    const after = await markRead(t, alice, threadId);
+    expect(after.body.lastReadMessageId).toBe(b4.id);
+    const later = [{ userId: alice.userId, seenAt: after.body.readAt as string }];
+    expect((await allMessages(t, bob, threadId)).slice(4).map((m) => [m.body, m.seenBy])).toEqual([
+      ['b3', receipt],
+      ['w1', receipt],
+      ['w2', receipt],
+      ['b4', later],
     ]);
     expect(await unread(t, alice)).toEqual({ total: 0, threads: 0 });
+  });
+
+  it('counts a withheld message at the end of the thread as seen when Alice reads after unblocking', async () => {
+    const { alice, bob, threadId, b3 } = await conversation();
+    await block(t, alice, bob);
+    await sent(t, bob, threadId, 'w1');
+    await unblock(t, alice, bob);
+    // b3 is Alice's latest visible message; w1 after it is withheld. Without a block, this read
+    // would pass both: so it does here, or Bob would see b3 read and w1, older than the read, not.
+    const read = await markRead(t, alice, threadId);
+    expect(read.body.lastReadMessageId).toBe(b3.id);
+    const receipt = [{ userId: alice.userId, seenAt: read.body.readAt as string }];
+    expect((await allMessages(t, bob, threadId)).slice(4).map((m) => [m.body, m.seenBy])).toEqual([
+      ['b3', receipt],
+      ['w1', receipt],
+    ]);
+    // Reading up to b3 explicitly passes w1 as well: it lies before the next message she can see.
+    const { alice: a2, bob: b2, threadId: t2, b3: b3b } = await conversation();
+    await block(t, a2, b2);
+    await sent(t, b2, t2, 'w1');
+    await unblock(t, a2, b2);
+    const explicit = await markRead(t, a2, t2, b3b.id);
+    const seen = [{ userId: a2.userId, seenAt: explicit.body.readAt as string }];
+    expect((await allMessages(t, b2, t2)).slice(4).map((m) => [m.body, m.seenBy])).toEqual([
+      ['b3', seen],
+      ['w1', seen],
+    ]);
   });
 
   it('hides them again on a re-block, and brings back the same ones after', async () => {

@@ -104,6 +104,64 @@ describe('authentication (SPEC §3)', () => {
     expect(res.body).toMatchObject({ displayName: 'New Name', role: 'org_admin' });
   });
 
+  it('keeps a name and role set by provisioning until the token’s own claims change', async () => {
+    const orgId = randomUUID();
+    const userId = randomUUID();
+    const token = t.tokenFor({ sub: userId, orgId, role: 'resident', name: 'Ann' });
+    await t.http().get('/api/v1/me').set(bearer({ token })).expect(200);
+    await t
+      .http()
+      .put(`/api/v1/admin/orgs/${orgId}/members/${userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: 'Ann Official', role: 'manager' })
+      .expect(200);
+    // The same token again: its claims have not changed, so they do not undo the provisioning.
+    const same = await t.http().get('/api/v1/me').set(bearer({ token }));
+    expect(same.body).toMatchObject({ displayName: 'Ann Official', role: 'manager' });
+    // The identity provider renames her: that change is applied; the role claim did not change.
+    const renamed = t.tokenFor({ sub: userId, orgId, role: 'resident', name: 'Ann Lee' });
+    const after = await t
+      .http()
+      .get('/api/v1/me')
+      .set(bearer({ token: renamed }));
+    expect(after.body).toMatchObject({ displayName: 'Ann Lee', role: 'manager' });
+  });
+
+  it('keeps a provisioned member’s name when their first token carries another', async () => {
+    const orgId = t.createOrg();
+    const member = await t.createMember(orgId, { displayName: 'Front Desk' });
+    const token = t.tokenFor({ sub: member.userId, orgId, role: member.role, name: 'fd-42' });
+    const res = await t.http().get('/api/v1/me').set(bearer({ token }));
+    expect(res.body.displayName).toBe('Front Desk');
+  });
+
+  it('makes a display name fit to show from a name claim with control characters', async () => {
+    const orgId = randomUUID();
+    const token = t.tokenFor({
+      sub: randomUUID(),
+      orgId,
+      role: 'resident',
+      name: 'Ann\u0007\nLee',
+    });
+    const res = await t.http().get('/api/v1/me').set(bearer({ token }));
+    expect(res.body.displayName).toBe('Ann Lee');
+  });
+
+  it('refuses a provisioned display name on more than one line', async () => {
+    const res = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${t.createOrg()}/members/${randomUUID()}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: 'Ann\nLee', role: 'resident' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'displayName',
+        message: 'displayName must be one line, without tabs or line breaks',
+      },
+    ]);
+  });
+
   it('answers 403 for a deactivated membership and reactivates on provisioning', async () => {
     const orgId = t.createOrg();
     const member = await t.createMember(orgId);

@@ -59,6 +59,42 @@ describe('HTTP conventions', () => {
     expect(me.body.readReceipts).toBe(true);
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf'])(
+    'refuses the inherited name %s as an unknown body field, and writes nothing',
+    async (name) => {
+      // A member of its own: this suite's read limit is 5 a second.
+      const member = await t.createMember(t.createOrg());
+      const res = await t
+        .http()
+        .patch('/api/v1/me/settings')
+        .set(bearer(member))
+        .set('content-type', 'application/json')
+        .send(`{"readReceipts":false,"${name}":{}}`);
+      expectProblem(res, 400, 'validation-failed');
+      expect(res.body.errors).toEqual([{ field: name, message: `${name} is not a known field` }]);
+      const me = await t.http().get('/api/v1/me').set(bearer(member));
+      expect(me.body.readReceipts).toBe(true);
+    },
+  );
+
+  it.each(['constructor', 'toString'])(
+    'refuses the inherited name %s as an unknown query parameter',
+    async (name) => {
+      const member = await t.createMember(t.createOrg());
+      const res = await t.http().get(`/api/v1/messages/threads?${name}=1`).set(bearer(member));
+      expectProblem(res, 400, 'validation-failed');
+    },
+  );
+
+  it('refuses query parameters on a route that takes none', async () => {
+    const member = await t.createMember(t.createOrg());
+    const res = await t.http().get('/api/v1/messages/unread-count?limit=5').set(bearer(member));
+    expectProblem(res, 400, 'validation-failed');
+    expect(res.body.errors).toEqual([
+      { field: 'limit', message: 'limit is not a known query parameter' },
+    ]);
+  });
+
   it('answers malformed JSON with 400', async () => {
     const res = await t
       .http()

@@ -234,6 +234,34 @@ describe('idempotent send', () => {
     expect(await messageCount(first.body.thread.id as string)).toBe(1);
   });
 
+  it('answers a repeated keyed start with the original even after the recipient was deactivated', async () => {
+    const alice = await t.createMember(org);
+    const bob = await t.createMember(org);
+    const carol = await t.createMember(org);
+    const key = randomUUID();
+    const first = await startThread(t, alice, bob, { body: 'hello', clientMessageId: key });
+    expect(first.status).toBe(201);
+    await deactivate(t, bob);
+    // A client retrying after a timeout learns its message is stored, not that it failed.
+    const repeat = await startThread(t, alice, bob, { body: 'hello', clientMessageId: key });
+    expect(repeat.status).toBe(200);
+    expect(repeat.body.message).toEqual(first.body.message);
+    // The key still means that message: another body, or a start with someone else, is 422.
+    expectProblem(
+      await startThread(t, alice, bob, { body: 'other', clientMessageId: key }),
+      422,
+      'idempotency-key-reused',
+    );
+    expectProblem(
+      await startThread(t, alice, carol, { body: 'hello', clientMessageId: key }),
+      422,
+      'idempotency-key-reused',
+    );
+    expect(await countRows(t, 'message_threads', 'created_by = $1', [alice.userId])).toBe(1);
+    // Without the key, starting with a deactivated member is the usual 404.
+    expectProblem(await startThread(t, alice, bob, { body: 'hello' }), 404, 'not-found');
+  });
+
   it('keeps keys for at least 72 hours', async () => {
     const { alice, threadId } = await pair();
     const key = randomUUID();

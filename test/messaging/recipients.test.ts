@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { startTestApp, type Member, type TestApp } from '../support/test-app';
 import {
   deactivate,
@@ -130,10 +131,18 @@ describe('the recipient directory', () => {
       { cursor: '%%%' },
       { cursor: 'bm90IGpzb24' },
       { q: 'x'.repeat(101) },
+      { q: 'a\u0000b' },
+      { q: '\u0007' },
+      // A well-formed cursor holding a NUL (never issued: PostgreSQL text cannot hold one).
+      { cursor: Buffer.from(JSON.stringify(['\u0000', randomUUID()])).toString('base64url') },
     ];
     for (const query of bad) {
       const res = await recipients(t, resident, query);
-      expect({ query, status: res.status }).toEqual({ query, status: 400 });
+      expect({ query, status: res.status, type: res.body.type as string }).toEqual({
+        query,
+        status: 400,
+        type: expect.stringMatching(/\/validation-failed$/),
+      });
     }
     expectProblem(await recipients(t, resident, { limit: 0 }), 400, 'validation-failed');
   });

@@ -161,6 +161,26 @@ describe('in-app notifications (worker in-process)', () => {
     ).toEqual([]);
   });
 
+  it('gives a message sent before a block its notification whenever the worker runs', async () => {
+    const a = await t.createMember(org);
+    const b = await t.createMember(org);
+    const thread = await start(b, a);
+    await drainOutbox(db);
+    await t.http().post('/api/v1/notifications/read-all').set(bearer(a)).expect(200);
+    await send(b, thread, 'just before the block');
+    // The block lands before the worker gets to the message.
+    await t.http().post(`/api/v1/messages/users/${b.userId}/block`).set(bearer(a)).expect(201);
+    await drainOutbox(db);
+    expect((await inbox(a, '?unreadOnly=true')).data).toEqual([]);
+    await t.http().delete(`/api/v1/messages/users/${b.userId}/block`).set(bearer(a)).expect(204);
+    // After the unblock the message is back, unread, and so is its notification: as if the
+    // worker had run before the block.
+    const unread = (await inbox(a, '?unreadOnly=true')).data;
+    expect(unread.map((n) => [n.type, n.threadId, n.count])).toEqual([
+      ['message.received', thread, 1],
+    ]);
+  });
+
   it('keeps orgs apart', async () => {
     const other = t.createOrg();
     const x = await t.createMember(other);

@@ -4,7 +4,12 @@ import { IsText, IsOmittable } from '../../platform/http/decorators';
 import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
 
 export class ProvisionMemberDto {
-  @IsText({ max: 200, description: 'Name shown to other members.', example: 'Alice Martin' })
+  @IsText({
+    max: 200,
+    description: 'Name shown to other members.',
+    example: 'Alice Martin',
+    singleLine: true,
+  })
   displayName!: string;
 
   @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })

@@ -27,8 +27,11 @@ export class CreateNotificationsProcessor extends JobProcessor {
 
   private create(job: Job<JobPayloads['create-notifications']>): Promise<number> {
     requireConsumerPayload(job);
-    return this.runner.run(job, 'notifications', (eventId) =>
-      this.notifications.processEvent(eventId),
+    return this.runner.run(
+      job,
+      'notifications',
+      (eventId) => this.notifications.processEvent(eventId),
+      (eventIds) => this.notifications.lockParticipants(eventIds),
     );
   }
 }

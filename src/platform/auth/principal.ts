@@ -42,7 +42,26 @@ export function principalFromClaims(claims: JwtClaims): Principal | null {
   let name: string | null = null;
   if (claims.name !== undefined && claims.name !== null) {
     if (typeof claims.name !== 'string') return null;
-    name = claims.name.trim().slice(0, 200) || null;
+    name = displayNameFromClaim(claims.name);
   }
   return { userId: claims.sub.toLowerCase(), orgId, role, name };
+}
+
+// Control characters (tab and line breaks included), then runs of whitespace.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/g;
+
+/**
+ * A display name from an identity provider's `name` claim, made fit to show: control characters
+ * and line breaks become spaces, whitespace runs collapse, ill-formed UTF-16 is repaired, and it
+ * is cut to 200 code points (never inside a character). Null when nothing is left.
+ */
+export function displayNameFromClaim(raw: string): string | null {
+  const cleaned = (raw as string & { toWellFormed(): string })
+    .toWellFormed()
+    .replace(CONTROL, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const name = Array.from(cleaned).slice(0, 200).join('').trim();
+  return name || null;
 }

@@ -62,6 +62,21 @@ export class PgPool implements OnApplicationShutdown {
     fn: (client: PoolClient, opened: QueryResult[]) => Promise<T>,
     begin: (client: PoolClient) => string = () => 'BEGIN',
   ): Promise<T> {
+    // A deadlock victim was rolled back whole, so running it again is safe. Lock order makes
+    // deadlocks rare (docs/architecture.md); this keeps one from ever reaching a client as a 500.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn, begin);
+      } catch (error) {
+        if (attempt >= 3 || !isRetryableConflict(error)) throw error;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(
+    fn: (client: PoolClient, opened: QueryResult[]) => Promise<T>,
+    begin: (client: PoolClient) => string,
+  ): Promise<T> {
     const client = await this.connect();
     let broken = false;
     try {
@@ -88,6 +103,12 @@ export async function runPrepared<T>(client: PoolClient, query: SqlQuery): Promi
   const { name, text } = prepare(query.sql);
   const result = await client.query({ name, text, values: query.params });
   return result.rows as T[];
+}
+
+/** Deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the transaction back. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }
 
 /** Pool saturation becomes a 503 rather than a hung request or a 500. */

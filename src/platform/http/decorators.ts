@@ -27,10 +27,11 @@ export const textLimits = { messageMaxLength: 4000 };
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
-export function checkText(value: unknown, max: number): string | null {
+export function checkText(value: unknown, max: number, singleLine = false): string | null {
   if (typeof value !== 'string') return 'must be a string';
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed())
     return 'must be well-formed Unicode';
+  if (singleLine && /[\t\n\r]/.test(value)) return 'must be one line, without tabs or line breaks';
   if (FORBIDDEN_CONTROL.test(value))
     return 'must not contain control characters other than newline, carriage return and tab';
   const length = codePoints(value);
@@ -61,10 +62,13 @@ export function IsText(options: {
   description: string;
   example: string;
   optional?: boolean;
+  /** Names and titles: no tab or line break either. */
+  singleLine?: boolean;
 }) {
+  const singleLine = options.singleLine ?? false;
   const max = () => (options.max === 'message' ? textLimits.messageMaxLength : options.max);
   const doc = {
-    description: `${options.description} Trimmed; 1–${options.max === 'message' ? '4000 (MESSAGE_MAX_LENGTH)' : options.max} Unicode code points; no control characters other than newline, carriage return and tab.`,
+    description: `${options.description} Trimmed; 1–${options.max === 'message' ? '4000 (MESSAGE_MAX_LENGTH)' : options.max} Unicode code points; ${singleLine ? 'one line, no control characters' : 'no control characters other than newline, carriage return and tab'}.`,
     example: options.example,
     minLength: 1,
     maxLength: options.max === 'message' ? 4000 : options.max,
@@ -81,9 +85,10 @@ export function IsText(options: {
       {
         name: 'isText',
         validator: {
-          validate: (value: unknown) => checkText(value, max()) === null,
+          validate: (value: unknown) => checkText(value, max(), singleLine) === null,
           defaultMessage: buildMessage(
-            (prefix, args) => `${prefix}$property ${checkText(args?.value, max()) ?? 'is invalid'}`,
+            (prefix, args) =>
+              `${prefix}$property ${checkText(args?.value, max(), singleLine) ?? 'is invalid'}`,
             validationOptions,
           ),
         },

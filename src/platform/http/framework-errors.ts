@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_BASE, problemFor, type ProblemBody } from './problem';
+import { PROBLEM_BASE, Problems, problemFor, type ProblemBody } from './problem';
 import { sendProblem } from './problem-details.filter';
 
 /** Deeper JSON than this is refused with 400 before it reaches validation (which recurses). */
@@ -11,7 +11,9 @@ export const MAX_JSON_DEPTH = 32;
  * without recursion.
  */
 export function installJsonParser(fastify: FastifyInstance, bodyLimit: number): void {
-  const parse = fastify.getDefaultJsonParser('error', 'remove');
+  // JSON.parse makes "__proto__" and "constructor" plain own keys; they are refused below as
+  // unknown fields (with the field named), like any other name no DTO declares.
+  const parse = fastify.getDefaultJsonParser('ignore', 'ignore');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(
     'application/json',
@@ -28,10 +30,37 @@ export function installJsonParser(fastify: FastifyInstance, bodyLimit: number): 
             undefined,
           );
         }
+        const inherited = inheritedName(value);
+        if (inherited !== undefined) {
+          return done(
+            Problems.validation([
+              { field: inherited, message: `${inherited} is not a known field` },
+            ]),
+            undefined,
+          );
+        }
         done(null, value);
       });
     },
   );
+}
+
+/**
+ * Names every object inherits (constructor, toString, __proto__ …): the validation pipe cannot
+ * tell such a key in a body from the inherited member, so it would let it through as known.
+ */
+const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** The path of the first own key anywhere in `value` that is an inherited name, if any. */
+export function inheritedName(value: unknown, path = ''): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const key of Object.keys(value)) {
+    const field = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!Array.isArray(value) && INHERITED_NAMES.has(key)) return field;
+    const found = inheritedName((value as Record<string, unknown>)[key], field);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 export function depthExceeds(value: unknown, max: number): boolean {

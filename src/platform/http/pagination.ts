@@ -74,7 +74,8 @@ export function decodeCursor<T extends (string | number | null)[]>(
           ? typeof v === 'string' && UUID.test(v)
           : kind === 'timestamp'
             ? typeof v === 'string' && !Number.isNaN(Date.parse(v))
-            : typeof v === 'string';
+            : // PostgreSQL text cannot hold NUL: such a cursor was never issued.
+              typeof v === 'string' && !v.includes('\u0000');
     if (!ok) throw malformed();
   });
   return value as T;
@@ -101,9 +102,12 @@ export function toPage<R, T>(
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The same problem as a cursor refused by the DTO's format check (validation-failed). */
 function malformed() {
-  return Problems.badRequest(
-    'cursor is malformed; pass back the nextCursor of a previous page',
-    'cursor',
-  );
+  return Problems.validation([
+    {
+      field: 'cursor',
+      message: 'cursor is malformed; pass back the nextCursor of a previous page',
+    },
+  ]);
 }

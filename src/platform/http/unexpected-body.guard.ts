@@ -3,19 +3,39 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Problems } from './problem';
 
+/** Names every object inherits: the validation pipe cannot tell them from unknown keys. */
+const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 /**
- * Routes without a body DTO (DELETE, block, read-all, retry …) would silently ignore whatever is
- * sent; SPEC says unknown body fields are refused. A JSON body there must be empty (or absent).
+ * Input a route does not take is refused rather than ignored (SPEC: unknown body fields → 400;
+ * the same for query parameters, so a typo such as `?limt=5` is not silently dropped):
+ * - routes without a body DTO (DELETE, block, read-all, retry …): a JSON body must be empty or
+ *   absent;
+ * - routes without a query DTO (a thread, the unread count …): no query parameters;
+ * - query parameters named like inherited members (`constructor`, `toString` …), which the
+ *   validation pipe would take for known ones. (Bodies are checked for those by the JSON parser.)
  */
 @Injectable()
 export class UnexpectedBodyGuard implements CanActivate {
-  private readonly cache = new Map<unknown, boolean>();
+  private readonly cache = new Map<unknown, { body: boolean; query: boolean }>();
 
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const body = context.switchToHttp().getRequest<{ body?: unknown }>().body;
-    if (body === undefined || body === null) return true;
-    if (this.takesBody(context)) return true;
+    const request = context.switchToHttp().getRequest<{ body?: unknown; query?: unknown }>();
+    const takes = this.takes(context);
+    const query =
+      request.query && typeof request.query === 'object' ? Object.keys(request.query) : [];
+    const unknownQuery = takes.query ? query.filter((key) => INHERITED_NAMES.has(key)) : query;
+    if (unknownQuery.length) {
+      throw Problems.validation(
+        unknownQuery.map((field) => ({
+          field,
+          message: `${field} is not a known query parameter`,
+        })),
+      );
+    }
+    const body = request.body;
+    if (body === undefined || body === null || takes.body) return true;
     if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)
       return true;
     const fields = typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
@@ -26,13 +46,17 @@ export class UnexpectedBodyGuard implements CanActivate {
     );
   }
 
-  private takesBody(context: ExecutionContext): boolean {
+  private takes(context: ExecutionContext): { body: boolean; query: boolean } {
     const handler = context.getHandler();
     let known = this.cache.get(handler);
     if (known === undefined) {
       const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ??
         {}) as Record<string, unknown>;
-      known = Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.BODY));
+      const types = Object.keys(args).map((key) => key.split(':')[0]);
+      known = {
+        body: types.includes(String(RouteParamtypes.BODY)),
+        query: types.includes(String(RouteParamtypes.QUERY)),
+      };
       this.cache.set(handler, known);
     }
     return known;

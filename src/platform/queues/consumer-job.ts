@@ -21,15 +21,18 @@ export class ConsumerJobRunner {
     private readonly db: Db,
   ) {}
 
+  /** `prepare` runs first in each transaction, with the events it will work on (e.g. to lock). */
   async run(
     job: Job<ConsumerPayload>,
     consumer: Consumer,
     work: (eventId: string) => Promise<unknown>,
+    prepare: (eventIds: string[]) => Promise<unknown> = () => Promise.resolve(),
   ): Promise<number> {
     const { orgId, eventIds } = job.data;
     const scope = { orgId, userId: null };
     try {
       await this.tenants.run(scope, async () => {
+        await prepare(eventIds);
         for (const eventId of eventIds) await work(eventId);
       });
       return eventIds.length;
@@ -42,7 +45,10 @@ export class ConsumerJobRunner {
     const failures: string[] = [];
     for (const eventId of eventIds) {
       try {
-        await this.tenants.run(scope, () => work(eventId));
+        await this.tenants.run(scope, async () => {
+          await prepare([eventId]);
+          await work(eventId);
+        });
       } catch (error) {
         failures.push(eventId);
         await this.recordFailure(job, consumer, eventId, error);

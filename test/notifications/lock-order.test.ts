@@ -1,0 +1,97 @@
+import type { Job } from 'bullmq';
+import type { Client } from 'pg';
+import { Db } from '../../src/platform/database/db.service';
+import { ConsumerJobRunner } from '../../src/platform/queues/consumer-job';
+import { TenantRunner } from '../../src/platform/tenancy/tenant-runner.service';
+import { CreateNotificationsProcessor } from '../../src/notifications/jobs/create-notifications.processor';
+import { NotificationsService } from '../../src/notifications/notifications.service';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { ownerClient, pause } from '../support/async';
+import { newThread, send, sent } from '../support/factories';
+
+/**
+ * A notification batch locks the recipients' participant rows; a send locks the sender's and the
+ * recipient's. Locked in different orders they deadlock (found by an audit: two participants
+ * sending at once got a 500 now and then). Here the interleaving that used to deadlock is forced,
+ * with PostgreSQL's deadlock detection slowed to 10 s so that a cycle shows as a hang instead of
+ * being broken (and retried) behind the scenes.
+ */
+describe('a send and a notification batch on the same thread', () => {
+  let t: TestApp;
+  let db: Client;
+
+  beforeAll(async () => {
+    t = await startTestApp({ WORKER_ENABLED: 'false' });
+    db = await ownerClient(t.database);
+    await db.query(`alter database ${t.database} set deadlock_timeout = '10s'`);
+    // The app's pooled connections reconnect with the new setting.
+    await db.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()`,
+    );
+  });
+  afterAll(async () => {
+    await db.end();
+    await t.close();
+  });
+
+  it('never wait on each other in a cycle', async () => {
+    const org = t.createOrg();
+    // Both orders of the two user ids (the racing sender's first, then last).
+    for (let round = 0; round < 2; round++) {
+      const [x, y] = [await t.createMember(org), await t.createMember(org)];
+      const [a, b] = x.userId < y.userId === (round === 0) ? [x, y] : [y, x];
+      // The first request after the reconnect may meet a terminated connection: warm up.
+      await t
+        .http()
+        .get('/api/v1/me')
+        .set({ authorization: `Bearer ${a.token}` });
+      const threadId = (await newThread(t, a, b)).thread.id;
+      const toB = await sent(t, a, threadId, 'to b');
+      const toA = await sent(t, b, threadId, 'to a');
+      const { rows } = await db.query<{ id: string }>(
+        `select id from outbox_events where message_id = any($1) order by created_at`,
+        [[toB.id, toA.id]],
+      );
+      const eventIds = rows.map((r) => r.id);
+
+      // The batch works on "to b" (B's row), then — while a sends again — on "to a" (a's row).
+      const service = t.app.get(NotificationsService);
+      let racing: Promise<{ status: number }> | undefined;
+      const notifications = Object.create(service) as NotificationsService;
+      notifications.processEvent = async (eventId: string) => {
+        const status = await service.processEvent(eventId);
+        if (eventId === eventIds[0]) {
+          // .then() starts the request now (supertest sends on then/end).
+          racing = send(t, a, threadId, 'racing').then((res) => res);
+          await pause(300);
+        }
+        return status;
+      };
+      const processor = new CreateNotificationsProcessor(
+        new ConsumerJobRunner(t.app.get(TenantRunner), t.app.get(Db)),
+        notifications,
+      );
+      const job = {
+        id: `lock-order-${round}`,
+        name: 'create-notifications',
+        data: { orgId: org, eventIds },
+        opts: { attempts: 1 },
+        attemptsMade: 0,
+      } as unknown as Job;
+
+      const hang = pause(5000).then(() => 'hung');
+      await expect(Promise.race([processor.process(job), hang])).resolves.toBe(2);
+      const response = await Promise.race([racing!, hang]);
+      expect(response).toMatchObject({ status: 201 });
+
+      const { rows: notified } = await db.query<{ user_id: string; count: number }>(
+        `select user_id, count from notifications where thread_id = $1 and type = 'message.received'
+          order by user_id`,
+        [threadId],
+      );
+      // B read "to b" by replying; "to a" is the only message anybody is notified of.
+      expect(notified.map((n) => [n.user_id, n.count])).toEqual([[a.userId, 1]]);
+    }
+  });
+});
