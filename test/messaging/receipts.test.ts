@@ -112,6 +112,8 @@ describe('read pointer and receipts (AC-2)', () => {
     });
     const read = await markRead(t, bob, threadId);
     expect(read.body.lastReadMessageId).toBe(reply.id);
+    // The pointer moved when Bob sent: that is its read time, not an earlier read.
+    expect(read.body.readAt).toBe(reply.createdAt);
   });
 
   it('answers a message the caller cannot see with 404 and bad input with 400', async () => {

@@ -8,6 +8,7 @@ import {
   countRows,
   expectProblem,
   getPage,
+  listedThread,
   newThread,
   pageOf,
   send,
@@ -89,6 +90,13 @@ describe('sending and paging messages (AC-2)', () => {
     expect(ids(asAlice)).toEqual(bySeq);
     expect(seqs(asAlice)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
     expect(ids(await allMessages(t, bob, threadId))).toEqual(bySeq);
+    // Time and id order agree with seq too, however the sends raced: ids and createdAt strictly
+    // increase along the thread, and lastMessageAt is the newest message's time.
+    expect([...bySeq].sort()).toEqual(bySeq);
+    const times = asAlice.map((m) => Date.parse(m.createdAt));
+    expect(times.every((time, i) => i === 0 || time >= times[i - 1])).toBe(true);
+    const listed = await listedThread(t, alice, threadId);
+    expect(listed!.lastMessageAt).toBe(asAlice[59].createdAt);
     expect(ids(await allMessages(t, alice, threadId, 7))).toEqual(bySeq);
     expect(ids(await allMessages(t, bob, threadId, 13))).toEqual(bySeq);
 
