@@ -183,7 +183,7 @@ end $$`;
  * Deliveries that are due and not leased: lease them for p_lease (the job renews it when it
  * starts the attempt) and hand them out with the attempt number and a dispatch count for job ids.
  */
-const CLAIM_DELIVERIES = `
+export const CLAIM_DELIVERIES = `
 create or replace function rm_relay_claim_deliveries(p_limit integer, p_lease interval)
 returns table (delivery_id uuid, org_id uuid, attempt integer, dispatches integer)
 language plpgsql security definer set search_path = public, pg_temp as $$
@@ -207,7 +207,7 @@ end $$`;
  * Make all unfinished consumer work due now and drop the delivery leases, so the reconciler and
  * the relay re-dispatch at once instead of after their grace periods. Returns the rows touched.
  */
-const EXPEDITE = `
+export const EXPEDITE = `
 create or replace function rm_relay_expedite() returns integer
 language plpgsql security definer set search_path = public, pg_temp as $$
 declare

@@ -2,6 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 import { ENTER_TENANT } from './Migration20261126120000_foundation';
 import { MARK_READ, SEND_MESSAGE } from './Migration20261126130000_messaging';
 import { PROCESS_NOTIFICATIONS } from './Migration20261126150000_notifications';
+import { CLAIM_DELIVERIES, EXPEDITE } from './Migration20261126160000_webhooks';
 
 /**
  * Fixes found by an audit against the SPEC.
@@ -21,6 +22,11 @@ import { PROCESS_NOTIFICATIONS } from './Migration20261126150000_notifications';
  * token_role), so a name or role set through the provisioning API stays until the identity
  * provider's claims change. A membership no token has used yet takes the claims as seen without
  * being overwritten by them.
+ *
+ * Webhook deliveries are due when next_attempt_at is set, whatever their status: a manual retry
+ * of an exhausted delivery makes it `failed` (its last attempt failed; the next is due now), and a
+ * manual redelivery of a succeeded one keeps `succeeded` with the next attempt due now. Before,
+ * both showed `pending`, which the SPEC reserves for "not attempted yet".
  *
  * Blocking privacy (docs/blocking.md, "Receipts"):
  *
@@ -43,6 +49,12 @@ export class Migration20261126170000_audit_fixes extends Migration {
     this.addSql(`alter table memberships add column token_name text, add column token_role text`);
     this.addSql(ENTER_TENANT_CLAIMS_CHANGED);
     this.addSql(UUID_V7_AT);
+    this.addSql(`drop index webhook_deliveries_due_idx`);
+    this.addSql(
+      `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null`,
+    );
+    this.addSql(CLAIM_DUE_DELIVERIES);
+    this.addSql(EXPEDITE_DUE);
     this.addSql(`grant execute on function rm_uuid_v7_at(timestamptz) to rm_app`);
     this.addSql(SEND_MESSAGE_ORDERED);
     this.addSql(MARK_READ_THROUGH_HIDDEN);
@@ -55,6 +67,12 @@ export class Migration20261126170000_audit_fixes extends Migration {
     this.addSql(PROCESS_NOTIFICATIONS);
     this.addSql(`drop function if exists rm_uuid_v7_at(timestamptz)`);
     this.addSql(ENTER_TENANT);
+    this.addSql(CLAIM_DELIVERIES);
+    this.addSql(EXPEDITE);
+    this.addSql(`drop index webhook_deliveries_due_idx`);
+    this.addSql(
+      `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status in ('pending', 'failed')`,
+    );
     this.addSql(`alter table memberships drop column token_name, drop column token_role`);
   }
 }
@@ -102,6 +120,42 @@ begin
   end if;
   return query select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
                       m.receipts_since, m.active, m.created_at, m.updated_at;
+end $$`;
+
+/** Due = next_attempt_at set and reached (any status but exhausted has one when due). */
+const CLAIM_DUE_DELIVERIES = `
+create or replace function rm_relay_claim_deliveries(p_limit integer, p_lease interval)
+returns table (delivery_id uuid, org_id uuid, attempt integer, dispatches integer)
+language plpgsql security definer set search_path = public, pg_temp as $$
+begin
+  return query
+  with due as (
+    select d.id from webhook_deliveries d
+     where d.next_attempt_at <= now()
+       and (d.lease_until is null or d.lease_until < now())
+     order by d.next_attempt_at
+     limit p_limit
+     for update skip locked
+  )
+  update webhook_deliveries d set lease_until = now() + p_lease, dispatches = d.dispatches + 1
+    from due where d.id = due.id
+  returning d.id, d.org_id, d.attempts + 1, d.dispatches;
+end $$`;
+
+const EXPEDITE_DUE = `
+create or replace function rm_relay_expedite() returns integer
+language plpgsql security definer set search_path = public, pg_temp as $$
+declare
+  v_consumers integer;
+  v_deliveries integer;
+begin
+  update event_consumers set next_attempt_at = now()
+   where done_at is null and dead_at is null and next_attempt_at > now();
+  get diagnostics v_consumers = row_count;
+  update webhook_deliveries set lease_until = null
+   where next_attempt_at is not null and lease_until > now();
+  get diagnostics v_deliveries = row_count;
+  return v_consumers + v_deliveries;
 end $$`;
 
 /**

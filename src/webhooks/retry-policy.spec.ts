@@ -28,4 +28,11 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(undefined, now)).toBeNull();
     expect(parseRetryAfter('soon', now)).toBeNull();
   });
+
+  it('ignores values that would make attempts back to back: the schedule applies', () => {
+    const now = new Date('2026-11-26T12:00:00Z');
+    for (const value of ['-5', '1.5', '0', 'Thu, 01 Jan 2026 00:00:00 GMT', '+5']) {
+      expect([value, parseRetryAfter(value, now)]).toEqual([value, null]);
+    }
+  });
 });

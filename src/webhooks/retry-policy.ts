@@ -19,12 +19,24 @@ export function nextDelayMs(
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** Retry-After as seconds: delta-seconds or an HTTP date; null when absent or unreadable. */
+/**
+ * Retry-After as seconds: delta-seconds (digits only) or an HTTP date. Null, so that the schedule
+ * applies, when it is absent, unreadable (`-5`, `1.5`), zero, or a date already past: a receiver
+ * must not be able to turn the backoff into back-to-back attempts.
+ */
 export function parseRetryAfter(value: string | undefined, now: Date = new Date()): number | null {
   if (!value) return null;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, Math.ceil((date - now.getTime()) / 1000));
+  let seconds: number;
+  if (/^\d+$/.test(trimmed)) {
+    seconds = Number(trimmed);
+  } else {
+    // An HTTP date names its day and month ("Wed, 21 Oct 2026 07:28:00 GMT"); Date.parse would
+    // also read bare numbers such as "-5" as years.
+    if (!/^[A-Za-z]{3}, /.test(trimmed)) return null;
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return null;
+    seconds = Math.ceil((date - now.getTime()) / 1000);
+  }
+  return seconds >= 1 ? seconds : null;
 }

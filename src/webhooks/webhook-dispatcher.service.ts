@@ -105,7 +105,9 @@ export class WebhookDispatcher {
   }): Promise<DeliveryTarget | string> {
     const target = await this.repo.lockTarget(job.deliveryId);
     if (!target) return 'vanished';
-    if (target.status === 'succeeded' || target.status === 'exhausted') return 'finished';
+    // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
+    // dispatch numbers below tell a current job from a stale one).
+    if (target.status === 'exhausted') return 'finished';
     if (target.attempts + 1 !== job.attempt || target.dispatches !== job.dispatch) return 'stale';
     if (!target.enabled) {
       await this.repo.exhaust(target.id, 'endpoint disabled');

@@ -88,7 +88,7 @@ export class WebhookRoute {
 @Index({
   name: 'webhook_deliveries_due_idx',
   expression:
-    "create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status in ('pending', 'failed')",
+    'create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null',
 })
 export class WebhookDelivery {
   @PrimaryKey({ type: 'uuid' })

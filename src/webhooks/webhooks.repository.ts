@@ -90,10 +90,14 @@ export class WebhooksRepository {
     );
   }
 
-  /** Makes a delivery due now (a manual retry); the relay dispatches it. */
+  /**
+   * Makes a delivery due now (a manual retry); the relay dispatches it. Its status keeps saying
+   * how the last attempt went: exhausted becomes failed (attempts are left again), pending,
+   * failed and succeeded stay.
+   */
   async scheduleNow(id: string): Promise<void> {
     await this.db.query(
-      `update webhook_deliveries set status = case when status = 'failed' then 'failed' else 'pending' end,
+      `update webhook_deliveries set status = case when status = 'exhausted' then 'failed' else status end,
               next_attempt_at = now(), lease_until = null, updated_at = now()
         where id = ?`,
       [id],

@@ -146,7 +146,9 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
       .post(`/api/v1/webhooks/deliveries/${delivery.id}/retry`)
       .set(bearer(admin));
     expect(retried.status).toBe(202);
-    expect(retried.body.status).toBe('pending');
+    // "pending" means never attempted: this one was, and its last attempt failed.
+    expect(retried.body).toMatchObject({ status: 'failed', attempts: 4, lastStatusCode: 500 });
+    expect(retried.body.nextAttemptAt).not.toBeNull();
     const [after] = await eventually(
       async () => {
         const list = await deliveries(admin, endpoint.id);
@@ -156,7 +158,27 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
       'the manual retry',
     );
     expect(after.attempts).toBe(5);
+    expect(after.nextAttemptAt).toBeNull();
+
+    // A succeeded delivery can be sent again too: it stays succeeded while the attempt is due.
+    const again = await t
+      .http()
+      .post(`/api/v1/webhooks/deliveries/${delivery.id}/retry`)
+      .set(bearer(admin));
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ status: 'succeeded', attempts: 5 });
+    expect(again.body.nextAttemptAt).not.toBeNull();
+    const [redelivered] = await eventually(
+      async () => {
+        const list = await deliveries(admin, endpoint.id);
+        return list[0].attempts === 6 && list[0].nextAttemptAt === null ? list : undefined;
+      },
+      10_000,
+      'the redelivery',
+    );
+    expect(redelivered.status).toBe('succeeded');
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(receiver.received).toHaveLength(6);
   });
 
   it('disables the endpoint at once on 410 and tells the org admins', async () => {

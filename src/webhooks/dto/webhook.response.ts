@@ -72,22 +72,29 @@ export class EndpointWithSecretResponse extends EndpointResponse {
 export class EndpointPageResponse extends PageOf(EndpointResponse, 'EndpointPageResponse') {}
 
 export class DeliveryResponse {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({
+    format: 'uuid',
+    example: '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21',
+    description:
+      'The delivery (one event to one endpoint). Its webhook-id header is `msg_` followed by this id without dashes, the same on every attempt and manual redelivery.',
+  })
   id!: string;
 
   @ApiProperty({
     format: 'uuid',
-    description: 'The event; its webhook-id header is the same on every attempt.',
+    example: '01a218b4-f1b0-7a11-8c3d-2b9e4f6a1c05',
+    description: 'The outbox event the delivery carries.',
   })
   eventId!: string;
 
-  @ApiProperty({ enum: EVENT_TYPES })
+  @ApiProperty({ enum: EVENT_TYPES, example: 'message.created' })
   eventType!: EventType;
 
   @ApiProperty({
     enum: DELIVERY_STATUSES,
+    example: 'failed',
     description:
-      'pending: not attempted yet; failed: the last attempt failed (nextAttemptAt says when the next runs); succeeded; exhausted: no attempts left.',
+      'pending: not attempted yet; failed: the last attempt failed (nextAttemptAt says when the next runs); succeeded: the last attempt succeeded; exhausted: no attempts left. A manual retry makes an exhausted delivery failed (due now) and leaves a succeeded one succeeded, with nextAttemptAt set until the redelivery has run.',
   })
   status!: DeliveryStatus;
 
