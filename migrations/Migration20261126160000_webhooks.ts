@@ -150,7 +150,7 @@ export class Migration20261126160000_webhooks extends Migration {
 }
 
 /** As before, plus a webhooks consumer for events of orgs with an enabled, subscribed endpoint. */
-const RELAY_CLAIM = `
+export const RELAY_CLAIM = `
 create or replace function rm_relay_claim(p_limit integer)
 returns table (event_id uuid, org_id uuid, consumer text)
 language plpgsql security definer set search_path = public, pg_temp as $$

@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 import { ENTER_TENANT } from './Migration20261126120000_foundation';
 import { MARK_READ, SEND_MESSAGE } from './Migration20261126130000_messaging';
 import { PROCESS_NOTIFICATIONS } from './Migration20261126150000_notifications';
-import { CLAIM_DELIVERIES, EXPEDITE } from './Migration20261126160000_webhooks';
+import { CLAIM_DELIVERIES, EXPEDITE, RELAY_CLAIM } from './Migration20261126160000_webhooks';
 
 /**
  * Fixes found by an audit against the SPEC.
@@ -15,7 +15,11 @@ import { CLAIM_DELIVERIES, EXPEDITE } from './Migration20261126160000_webhooks';
  * - take createdAt and the UUIDv7 id under the thread lock, strictly after the previous
  *   message's, with sub-millisecond precision in the id: createdAt and id order agree with seq;
  * - a send moves the sender's read pointer, so it sets the read time too (POST …/read answered
- *   an older readAt than the message it named).
+ *   an older readAt than the message it named) and, when it passes the other's messages and the
+ *   sender emits receipts, writes the message.read event an explicit read would.
+ *
+ * Webhooks: a thread started with someone who blocks the starter ('silent') emits no
+ * thread.created, as its withheld first message emits no message.created.
  *
  * Members: the token's name and role refresh the membership when *they* change (SPEC §2), not
  * whenever they differ from it: memberships remember the claims last seen (token_name,
@@ -54,6 +58,7 @@ export class Migration20261126170000_audit_fixes extends Migration {
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null`,
     );
     this.addSql(CLAIM_DUE_DELIVERIES);
+    this.addSql(RELAY_CLAIM_NOT_SILENT);
     this.addSql(EXPEDITE_DUE);
     this.addSql(`grant execute on function rm_uuid_v7_at(timestamptz) to rm_app`);
     this.addSql(SEND_MESSAGE_ORDERED);
@@ -69,6 +74,7 @@ export class Migration20261126170000_audit_fixes extends Migration {
     this.addSql(ENTER_TENANT);
     this.addSql(CLAIM_DELIVERIES);
     this.addSql(EXPEDITE);
+    this.addSql(RELAY_CLAIM);
     this.addSql(`drop index webhook_deliveries_due_idx`);
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status in ('pending', 'failed')`,
@@ -121,6 +127,14 @@ begin
   return query select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
                       m.receipts_since, m.active, m.created_at, m.updated_at;
 end $$`;
+
+/** A thread started with someone who blocks the starter is as silent for webhooks as for notifications. */
+const RELAY_CLAIM_NOT_SILENT = replaceOnce(
+  RELAY_CLAIM,
+  'where exists (select 1 from webhook_routes r where r.org_id = c.org_id and r.event_type = c.type)',
+  `where exists (select 1 from webhook_routes r where r.org_id = c.org_id and r.event_type = c.type)
+       and not (c.type = 'thread.created' and coalesce(c.data ->> 'silent', '') = 'true')`,
+);
 
 /** Due = next_attempt_at set and reached (any status but exhausted has one when due). */
 const CLAIM_DUE_DELIVERIES = `
@@ -184,6 +198,7 @@ declare
   v_other_active boolean;
   v_seq integer;
   v_withheld boolean;
+  v_receipts boolean;
   v_prev timestamptz;
   v_id uuid;
   v_now timestamptz;
@@ -240,10 +255,18 @@ begin
   insert into messages (id, org_id, thread_id, seq, sender_id, body, client_message_id, request_hash, withheld, created_at)
     values (v_id, v_org, p_thread, v_seq, p_sender, p_body, p_client_id, p_hash, v_withheld, v_now);
 
-  -- The sender has read everything up to their own message.
+  -- The sender has read everything up to their own message: a read like POST …/read, with its
+  -- message.read event (naming the newest message before theirs; none is hidden from them here).
   if v_me.last_read_seq < v_seq - 1 then
     insert into message_reads (org_id, thread_id, reader_id, from_seq, to_seq, read_at)
       values (v_org, p_thread, p_sender, v_me.last_read_seq, v_seq, v_now);
+    select ms.read_receipts into v_receipts from memberships ms
+      where ms.org_id = v_org and ms.user_id = p_sender;
+    if v_receipts then
+      insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, created_at)
+        select rm_uuid_v7(), v_org, 'message.read', p_thread, m.id, p_sender, m.seq, v_now
+          from messages m where m.thread_id = p_thread and m.seq = v_seq - 1;
+    end if;
   end if;
   update thread_participants tp set
       last_read_seq = v_seq,
@@ -352,10 +375,18 @@ end $$`;
  * As in the notifications migration, without the "recipient blocks the sender now" condition:
  * whether a message notifies is decided when it is sent (withheld or not, silent start or not).
  */
-const PROCESS_NOTIFICATIONS_TIMING_FREE = PROCESS_NOTIFICATIONS.replace(
-  'if found and v_active and not v_part.blocks_other then',
-  'if found and v_active then',
-).replace(
+const PROCESS_NOTIFICATIONS_TIMING_FREE = replaceOnce(
+  replaceOnce(
+    PROCESS_NOTIFICATIONS,
+    'if found and v_active and not v_part.blocks_other then',
+    'if found and v_active then',
+  ),
   'if v_part.user_id is not null and v_active and not v_part.blocks_other and v_part.last_read_seq < v_msg.seq then',
   'if v_part.user_id is not null and v_active and v_part.last_read_seq < v_msg.seq then',
 );
+
+/** Replaces one passage of an earlier function's text; fails loudly when it is not there. */
+function replaceOnce(text: string, passage: string, replacement: string): string {
+  if (!text.includes(passage)) throw new Error(`migration text not found: ${passage}`);
+  return text.replace(passage, replacement);
+}

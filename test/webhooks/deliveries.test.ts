@@ -317,6 +317,52 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
     expect(bodies[2].data).toEqual({ orgId: org, threadId: thread.id, senderId: a.userId });
   });
 
+  it('sends message.read when a reply moves the replier’s read pointer', async () => {
+    const { a, b, admin, endpoint, org } = await setup(['message.read']);
+    const { thread, message } = await startThread(a, b, 'question');
+    // Bob answers without calling …/read first: his reply reads Alice's message.
+    await t
+      .http()
+      .post(`/api/v1/messages/threads/${thread.id}/messages`)
+      .set(bearer(b))
+      .send({ body: 'answer' })
+      .expect(201);
+    await settled(admin, endpoint.id);
+    expect(receiver.received.map((r) => JSON.parse(r.body))).toEqual([
+      {
+        type: 'message.read',
+        timestamp: expect.any(String),
+        data: {
+          orgId: org,
+          threadId: thread.id,
+          messageId: message!.id,
+          seq: 1,
+          readerId: b.userId,
+        },
+      },
+    ]);
+  });
+
+  it('sends no thread.created for a thread started with someone who blocks the starter', async () => {
+    const { a, admin, endpoint, org } = await setup(['thread.created', 'message.created']);
+    const manager = await t.createMember(org, { role: 'manager' });
+    await t
+      .http()
+      .post(`/api/v1/messages/users/${manager.userId}/block`)
+      .set(bearer(a))
+      .expect(201);
+    // A manager may start it (201), but its first message is withheld: the thread is silent.
+    const started = await t
+      .http()
+      .post('/api/v1/messages/threads')
+      .set(bearer(manager))
+      .send({ recipientId: a.userId, body: 'withheld' });
+    expect(started.status).toBe(201);
+    await drainOutbox(db);
+    expect(await deliveries(admin, endpoint.id)).toEqual([]);
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('sends nothing for a withheld message, and nothing to another org’s endpoints', async () => {
     const first = await setup();
     const other = await new WebhookReceiver().start();
