@@ -34,7 +34,7 @@ export async function mountBullBoard(
     instance.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        await reply
+        return reply
           .status(401)
           .header('www-authenticate', 'Basic realm="operators", charset="UTF-8"')
           .type('application/problem+json')
@@ -46,7 +46,33 @@ export async function mountBullBoard(
             instance: request.url.split('?')[0],
           });
       }
+      // The dashboard's API reads Redis; while Redis is down it would hang until the request
+      // times out. Answer at once instead (the pages and assets themselves still load).
+      if (request.url.startsWith(`${BULL_BOARD_PATH}/api/`) && !(await redisReady(queues[0]))) {
+        return reply
+          .status(503)
+          .header('retry-after', '5')
+          .type('application/problem+json')
+          .send({
+            type: 'https://resident-messaging.dev/problems/service-unavailable',
+            title: 'Service unavailable',
+            status: 503,
+            detail:
+              'Redis is not reachable, so the queues cannot be read. Messages are still accepted; their jobs run once Redis is back.',
+            instance: request.url.split('?')[0],
+          });
+      }
     });
     await instance.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });
+}
+
+/** Whether the queues' Redis connection is up, without waiting for it to come back. */
+async function redisReady(queue: Queue | undefined): Promise<boolean> {
+  if (!queue) return true;
+  const client = await Promise.race([
+    queue.client,
+    new Promise<null>((resolve) => setTimeout(resolve, 250, null).unref()),
+  ]).catch(() => null);
+  return client?.status === 'ready';
 }

@@ -70,4 +70,14 @@ describe('SSRF guard', () => {
     const check = await checkWebhookUrl('http://127.0.0.1:8080/hook', { allowPrivate: true });
     expect(check.ok).toBe(true);
   });
+
+  it.each([
+    ['http:///path', 'url must name a host'],
+    ['https:///hooks.example.com', 'url must name a host'],
+    ['http://127.0.0.1:0/hook', 'url must not use port 0'],
+    ['http://127.0.0.1:8080/hook#part', 'url must not contain a fragment (#…)'],
+    ['ftp://127.0.0.1/hook', 'url must use https or http'],
+  ])('refuses %s even with private URLs allowed', async (url, reason) => {
+    expect(await checkWebhookUrl(url, { allowPrivate: true })).toEqual({ ok: false, reason });
+  });
 });

@@ -79,10 +79,17 @@ export async function checkWebhookUrl(
   }
   if (raw.length > 2000) return { ok: false, reason: 'url must be at most 2000 characters' };
   if (url.protocol !== 'https:' && !(options.allowPrivate && url.protocol === 'http:')) {
-    return { ok: false, reason: 'url must use https' };
+    return {
+      ok: false,
+      reason: options.allowPrivate ? 'url must use https or http' : 'url must use https',
+    };
   }
+  // The URL parser would read "https:///path" as the host "path": require a host as written.
+  if (!/^https?:\/\/[^/?#]/i.test(raw.trim())) return { ok: false, reason: 'url must name a host' };
   if (url.username || url.password)
     return { ok: false, reason: 'url must not contain credentials' };
+  if (url.port === '0') return { ok: false, reason: 'url must not use port 0' };
+  if (url.hash) return { ok: false, reason: 'url must not contain a fragment (#…)' };
   if (options.allowPrivate) return { ok: true, url };
   const host = hostOf(url);
   if (isIP(host)) {

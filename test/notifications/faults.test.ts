@@ -83,6 +83,14 @@ describe('notifications survive Redis going down', () => {
       `select count(*)::int as n from outbox_events where published_at is null`,
     );
     expect(pending.rows[0].n).toBe(100);
+    // The operators' dashboard says so at once rather than hanging on Redis.
+    const dashboard = await t
+      .http()
+      .get('/admin/queues/api/queues')
+      .auth(t.config.operator.user, t.config.operator.password)
+      .timeout(5000);
+    expect(dashboard.status).toBe(503);
+    expect(dashboard.body.type).toMatch(/\/service-unavailable$/);
 
     await redis.start();
     await drainOutbox(db, 30_000);
