@@ -47,14 +47,22 @@ export class MembersService {
       orgId: tenant.orgId,
       userId: tenant.userId,
     });
-    if (changes.visibility !== undefined) membership.visibility = changes.visibility;
+    let changed = false;
+    if (changes.visibility !== undefined && changes.visibility !== membership.visibility) {
+      membership.visibility = changes.visibility;
+      changed = true;
+    }
     if (changes.readReceipts !== undefined && changes.readReceipts !== membership.readReceipts) {
       membership.readReceipts = changes.readReceipts;
       // Turning receipts back on reveals only reads made from now on.
       if (changes.readReceipts) membership.receiptsSince = new Date();
+      changed = true;
     }
-    membership.updatedAt = new Date();
-    await em.flush();
+    // updatedAt says when the membership last changed: a request that changes nothing keeps it.
+    if (changed) {
+      membership.updatedAt = new Date();
+      await em.flush();
+    }
     return snapshot(membership);
   }
 
@@ -84,6 +92,7 @@ export class MembersService {
         updatedAt: now,
       });
     } else {
+      const before = JSON.stringify(snapshot(membership));
       membership.displayName = input.displayName;
       membership.role = input.role;
       if (input.visibility !== undefined) membership.visibility = input.visibility;
@@ -92,7 +101,7 @@ export class MembersService {
         if (input.readReceipts) membership.receiptsSince = now;
       }
       membership.active = true;
-      membership.updatedAt = now;
+      if (JSON.stringify(snapshot(membership)) !== before) membership.updatedAt = now;
     }
     await em.flush();
     return { member: snapshot(membership), created };

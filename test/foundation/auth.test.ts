@@ -162,6 +162,31 @@ describe('authentication (SPEC §3)', () => {
     ]);
   });
 
+  it('keeps updatedAt when a settings change or a provisioning call changes nothing', async () => {
+    const orgId = t.createOrg();
+    const member = await t.createMember(orgId, { displayName: 'Same' });
+    const before = (await t.http().get('/api/v1/me').set(bearer(member))).body;
+    const patched = await t
+      .http()
+      .patch('/api/v1/me/settings')
+      .set(bearer(member))
+      .send({ readReceipts: true });
+    expect(patched.body.updatedAt).toBe(before.updatedAt);
+    const put = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${orgId}/members/${member.userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: 'Same', role: member.role });
+    expect(put.status).toBe(200);
+    expect(put.body.updatedAt).toBe(before.updatedAt);
+    const changed = await t
+      .http()
+      .patch('/api/v1/me/settings')
+      .set(bearer(member))
+      .send({ visibility: 'hidden' });
+    expect(changed.body.updatedAt > before.updatedAt).toBe(true);
+  });
+
   it('answers 403 for a deactivated membership and reactivates on provisioning', async () => {
     const orgId = t.createOrg();
     const member = await t.createMember(orgId);

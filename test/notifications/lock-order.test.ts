@@ -50,7 +50,8 @@ describe('a send and a notification batch on the same thread', () => {
       const toB = await sent(t, a, threadId, 'to b');
       const toA = await sent(t, b, threadId, 'to a');
       const { rows } = await db.query<{ id: string }>(
-        `select id from outbox_events where message_id = any($1) order by created_at`,
+        `select id from outbox_events
+          where type = 'message.created' and message_id = any($1) order by created_at`,
         [[toB.id, toA.id]],
       );
       const eventIds = rows.map((r) => r.id);
