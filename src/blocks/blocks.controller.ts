@@ -8,7 +8,13 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentTenant } from '../platform/auth/decorators';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import {
+  ApiCursorQuery,
+  ApiMemberRoute,
+  ApiProblems,
+  invalidUuid,
+  UNEXPECTED_BODY,
+} from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { PageQuery, type Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
@@ -29,6 +35,7 @@ const SELF = {
   slug: 'bad-request',
   title: 'Bad request',
   detail: 'You cannot block yourself.',
+  errors: [{ field: 'id', message: 'You cannot block yourself.' }],
   description: 'Blocking yourself.',
 };
 
@@ -44,7 +51,13 @@ export class BlocksController {
     description:
       'Newest first, with their display info. Your block list is private: nobody else can observe it.',
   })
-  @ApiOkResponse({ type: BlockedUserPageResponse })
+  @ApiCursorQuery(
+    'WyIyMDI2LTExLTI2VDE1OjEyOjQ0LjczMTAwMFoiLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYjIiXQ',
+  )
+  @ApiOkResponse({
+    type: BlockedUserPageResponse,
+    description: 'A page of the members you block, the most recently blocked first.',
+  })
   @ApiProblems(400)
   list(
     @CurrentTenant() tenant: Tenant,
@@ -54,7 +67,7 @@ export class BlocksController {
   }
 
   @Post(':id/block')
-  @ApiUuidParam('id', 'The member to block.')
+  @ApiUuidParam('id', 'The member to block.', '7e57a000-0000-4000-8000-0000000000b2')
   @ApiOperation({
     summary: 'Block a member',
     description:
@@ -62,7 +75,7 @@ export class BlocksController {
   })
   @ApiCreatedResponse({ type: BlockResponse, description: 'Blocked.' })
   @ApiOkResponse({ type: BlockResponse, description: 'Already blocked.' })
-  @ApiProblems(SELF, MEMBER_NOT_FOUND)
+  @ApiProblems(SELF, invalidUuid('id'), UNEXPECTED_BODY, MEMBER_NOT_FOUND)
   async block(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') userId: string,
@@ -75,14 +88,14 @@ export class BlocksController {
 
   @Delete(':id/block')
   @HttpCode(204)
-  @ApiUuidParam('id', 'The member to unblock.')
+  @ApiUuidParam('id', 'The member to unblock.', '7e57a000-0000-4000-8000-0000000000b2')
   @ApiOperation({
     summary: 'Unblock a member',
     description:
       'Their earlier, non-withheld messages reappear; withheld ones stay withheld. 204 whether or not a block existed.',
   })
   @ApiNoContentResponse({ description: 'Not blocked (any more).' })
-  @ApiProblems(SELF, MEMBER_NOT_FOUND)
+  @ApiProblems(SELF, invalidUuid('id'), UNEXPECTED_BODY, MEMBER_NOT_FOUND)
   async unblock(@CurrentTenant() tenant: Tenant, @UuidParam('id') userId: string): Promise<void> {
     await this.blocks.unblock(tenant, userId.toLowerCase());
   }

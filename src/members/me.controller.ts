@@ -2,7 +2,7 @@ import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentTenant } from '../platform/auth/decorators';
 import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import { ApiJsonBody, ApiMemberRoute, ApiProblems, invalidField } from '../platform/http/api-docs';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
 import { UpdateSettingsDto } from './dto/update-settings.dto';
@@ -20,7 +20,10 @@ export class MeController {
     description:
       'The first request of a (user, org) provisions the membership from the token claims.',
   })
-  @ApiOkResponse({ type: MembershipResponse })
+  @ApiOkResponse({
+    type: MembershipResponse,
+    description: 'Your membership: how others see you, and your settings.',
+  })
   me(@CurrentTenant() tenant: Tenant): MembershipResponse {
     return toMembershipResponse(tenant.orgId, tenant.member);
   }
@@ -28,8 +31,14 @@ export class MeController {
   @Patch('settings')
   @UsesOrm()
   @ApiOperation({ summary: 'Change my visibility or read-receipt setting' })
-  @ApiOkResponse({ type: MembershipResponse })
-  @ApiProblems(400)
+  @ApiOkResponse({
+    type: MembershipResponse,
+    description: 'Your membership with the new settings; fields left out are unchanged.',
+  })
+  @ApiProblems(
+    invalidField('visibility', 'visibility must be one of the following values: visible, hidden'),
+  )
+  @ApiJsonBody()
   async updateSettings(
     @CurrentTenant() tenant: Tenant,
     @Body() body: UpdateSettingsDto,

@@ -10,7 +10,14 @@ import {
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../platform/auth/decorators';
 import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
-import { ApiProblems } from '../platform/http/api-docs';
+import {
+  ApiJsonBody,
+  ApiProblems,
+  invalidField,
+  invalidUuid,
+  UNEXPECTED_BODY,
+  UNKNOWN_QUERY,
+} from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
 import { ProvisionMemberDto } from './dto/provision-member.dto';
@@ -21,13 +28,25 @@ import { MembersService } from './members.service';
 @Roles('service')
 @UsesOrm()
 @Controller('admin/orgs/:orgId/members/:userId')
-@ApiUuidParam('orgId', 'The org; created on first use.')
-@ApiUuidParam('userId', 'The user (the identity provider’s `sub`).')
-@ApiProblems(400, 401, {
-  status: 403,
-  detail: 'This action requires the role service.',
-  description: 'Not a service token.',
-})
+@ApiUuidParam('orgId', 'The org; created on first use.', '0b7c4d9e-6f1a-4c2b-9d3e-5f6a7b8c9d0e')
+@ApiUuidParam(
+  'userId',
+  'The user (the identity provider’s `sub`).',
+  '7e57a000-0000-4000-8000-0000000000a1',
+)
+@ApiProblems(
+  UNKNOWN_QUERY,
+  invalidUuid('orgId'),
+  invalidUuid('userId'),
+  401,
+  {
+    status: 403,
+    detail: 'This action requires the role service.',
+    description: 'Not a service token.',
+  },
+  429,
+  503,
+)
 export class ProvisioningController {
   constructor(private readonly members: MembersService) {}
 
@@ -39,6 +58,10 @@ export class ProvisioningController {
   })
   @ApiCreatedResponse({ type: MembershipResponse, description: 'Created.' })
   @ApiOkResponse({ type: MembershipResponse, description: 'Updated (and reactivated).' })
+  @ApiProblems(
+    invalidField('role', 'role must be one of the following values: resident, manager, org_admin'),
+  )
+  @ApiJsonBody()
   async provision(
     @UuidParam('orgId') orgId: string,
     @UuidParam('userId') userId: string,
@@ -62,7 +85,7 @@ export class ProvisioningController {
       'Soft: their token gets 403, they cannot be messaged, their messages stay. Provisioning them again reactivates them.',
   })
   @ApiNoContentResponse({ description: 'Deactivated (or already inactive).' })
-  @ApiProblems({
+  @ApiProblems(UNEXPECTED_BODY, {
     status: 404,
     detail: 'Member was not found.',
     description: 'No such member in this org.',

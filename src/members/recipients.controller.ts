@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentTenant } from '../platform/auth/decorators';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import { ApiCursorQuery, ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
 import type { Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import type { MemberSummary } from './dto/member-summary.response';
@@ -21,7 +21,11 @@ export class RecipientsController {
     description:
       'Active members of your org other than you, by display name. Residents see visible members only; managers and org admins also see hidden ones.',
   })
-  @ApiOkResponse({ type: RecipientPageResponse })
+  @ApiCursorQuery('WyJhbGljZSBtYXJ0aW4iLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYTEiXQ')
+  @ApiOkResponse({
+    type: RecipientPageResponse,
+    description: 'A page of the members you may message, by display name.',
+  })
   @ApiProblems(400)
   list(
     @CurrentTenant() tenant: Tenant,

@@ -9,7 +9,14 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentTenant } from '../platform/auth/decorators';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import {
+  ApiJsonBody,
+  ApiMemberRoute,
+  ApiProblems,
+  invalidField,
+  invalidUuid,
+  UNEXPECTED_BODY,
+} from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { MarkReadDto } from './dto/mark-read.dto';
@@ -35,11 +42,27 @@ export const IDEMPOTENCY_HEADER = ApiHeader({
   required: false,
   description:
     'Same key space as `clientMessageId` (1–64 printable ASCII characters); if both are given they must match.',
+  example: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
 });
 
 export const SEND_PROBLEMS = ApiProblems(
-  400,
-  THREAD_NOT_FOUND,
+  invalidField('body', 'body must not be empty'),
+  {
+    status: 400,
+    key: 'idempotency-key-mismatch',
+    slug: 'bad-request',
+    title: 'Bad request',
+    detail:
+      'clientMessageId and the Idempotency-Key header differ; send one, or the same value in both.',
+    errors: [
+      {
+        field: 'clientMessageId',
+        message:
+          'clientMessageId and the Idempotency-Key header differ; send one, or the same value in both.',
+      },
+    ],
+    description: 'clientMessageId and Idempotency-Key differ, or the header is malformed.',
+  },
   {
     status: 409,
     slug: 'blocked-by-you',
@@ -70,6 +93,9 @@ export const SEND_PROBLEMS = ApiProblems(
   },
 );
 
+/** A thread path parameter that is not a UUID. */
+const INVALID_THREAD_ID = invalidUuid('id');
+
 @ApiTags('messages')
 @ApiMemberRoute()
 @Controller('messages')
@@ -77,14 +103,30 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Get('threads/:id/messages')
-  @ApiUuidParam('id', 'The thread.')
+  @ApiUuidParam('id', 'The thread.', '01a21826-4154-7c3e-8a41-5b0d2e6f9c18')
   @ApiOperation({
     summary: 'A chronological page of a thread’s messages',
     description:
       'No cursor: the latest `limit` messages. `before=<messageId>`: the newest `limit` before it. `after=<messageId>`: the oldest `limit` after it (polling). Every page is in ascending `seq` order; `nextCursor` is the id to pass as `before` for older messages (null when there are none, and for an empty page). Reading has no side effects.',
   })
-  @ApiOkResponse({ type: MessagePageResponse })
-  @ApiProblems(400, THREAD_NOT_FOUND)
+  @ApiOkResponse({
+    type: MessagePageResponse,
+    description: 'Up to `limit` messages in ascending `seq` order, as you may see them.',
+  })
+  @ApiProblems(
+    400,
+    INVALID_THREAD_ID,
+    {
+      status: 400,
+      key: 'before-and-after',
+      slug: 'bad-request',
+      title: 'Bad request',
+      detail: 'Pass either before or after, not both.',
+      errors: [{ field: 'before', message: 'Pass either before or after, not both.' }],
+      description: 'Both before and after, or a cursor message you cannot see in this thread.',
+    },
+    THREAD_NOT_FOUND,
+  )
   async page(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') threadId: string,
@@ -95,7 +137,7 @@ export class MessagesController {
   }
 
   @Post('threads/:id/messages')
-  @ApiUuidParam('id', 'The thread.')
+  @ApiUuidParam('id', 'The thread.', '01a21826-4154-7c3e-8a41-5b0d2e6f9c18')
   @IDEMPOTENCY_HEADER
   @ApiOperation({
     summary: 'Send a message',
@@ -108,6 +150,8 @@ export class MessagesController {
     description: 'Idempotent repeat: the original message as it is now.',
   })
   @SEND_PROBLEMS
+  @ApiProblems(INVALID_THREAD_ID, THREAD_NOT_FOUND)
+  @ApiJsonBody()
   async send(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') threadId: string,
@@ -126,8 +170,8 @@ export class MessagesController {
 
   @Delete('threads/:id/messages/:messageId')
   @HttpCode(204)
-  @ApiUuidParam('id', 'The thread.')
-  @ApiUuidParam('messageId', 'The message.')
+  @ApiUuidParam('id', 'The thread.', '01a21826-4154-7c3e-8a41-5b0d2e6f9c18')
+  @ApiUuidParam('messageId', 'The message.', '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02')
   @ApiOperation({
     summary: 'Delete one of your messages',
     description:
@@ -135,7 +179,9 @@ export class MessagesController {
   })
   @ApiNoContentResponse({ description: 'Deleted (or already deleted).' })
   @ApiProblems(
-    400,
+    INVALID_THREAD_ID,
+    invalidUuid('messageId'),
+    UNEXPECTED_BODY,
     {
       status: 403,
       slug: 'not-message-sender',
@@ -159,14 +205,18 @@ export class MessagesController {
 
   @Post('threads/:id/read')
   @HttpCode(200)
-  @ApiUuidParam('id', 'The thread.')
+  @ApiUuidParam('id', 'The thread.', '01a21826-4154-7c3e-8a41-5b0d2e6f9c18')
   @ApiOperation({
     summary: 'Move your read pointer forward',
     description:
       'Up to `upToMessageId` (default: the latest message you can see). The pointer never moves back: an older target answers 200 with the pointer unchanged. Also marks this thread’s notifications read.',
   })
-  @ApiOkResponse({ type: ReadResponse })
-  @ApiProblems(400, {
+  @ApiOkResponse({
+    type: ReadResponse,
+    description: 'Your read pointer in this thread, after the move (unchanged if it was ahead).',
+  })
+  @ApiJsonBody()
+  @ApiProblems(INVALID_THREAD_ID, invalidField('upToMessageId', 'upToMessageId must be a UUID'), {
     status: 404,
     detail: 'Message was not found.',
     description: 'Unknown thread or message, or one you cannot see.',
@@ -185,7 +235,10 @@ export class MessagesController {
     description:
       'Other people’s messages past your read pointers that you may see and that are not deleted.',
   })
-  @ApiOkResponse({ type: UnreadCountResponse })
+  @ApiOkResponse({
+    type: UnreadCountResponse,
+    description: 'Your unread messages, and how many threads hold them.',
+  })
   unreadCount(@CurrentTenant() tenant: Tenant): Promise<UnreadCountResponse> {
     return this.messages.unreadCount(tenant);
   }

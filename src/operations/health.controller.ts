@@ -1,10 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckService,
@@ -16,8 +11,10 @@ import { Public } from '../platform/auth/decorators';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { RedisProbe } from './redis-probe.service';
+import { ApiAnyRoute, ApiProblems } from '../platform/http/api-docs';
 
 @ApiTags('health')
+@ApiAnyRoute()
 @Public()
 @Controller('health')
 export class HealthController {
@@ -31,20 +28,20 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  @ApiOkResponse({
+    description: 'The process is up.',
+    schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } } },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @HealthCheck()
-  @ApiOperation({
-    summary: 'Readiness: the database answers',
-    description:
-      'The API is ready when PostgreSQL answers. Redis is reported under info.redis but does not make the API unready: messages are still accepted and their notifications follow once Redis is back.',
-  })
   @ApiOkResponse({
+    description:
+      'PostgreSQL answers. `info.redis` reports Redis (not required); `info.worker` appears when the worker runs in this process.',
     schema: {
+      type: 'object',
       example: {
         status: 'ok',
         info: { database: { status: 'up' }, redis: { status: 'up', required: false } },
@@ -53,7 +50,18 @@ export class HealthController {
       },
     },
   })
-  @ApiServiceUnavailableResponse({ description: 'The database does not answer.' })
+  @ApiProblems({
+    status: 503,
+    detail: 'Service unavailable.',
+    description: 'The database does not answer.',
+    retryAfter: false,
+  })
+  @HealthCheck()
+  @ApiOperation({
+    summary: 'Readiness: the database answers',
+    description:
+      'The API is ready when PostgreSQL answers. Redis is reported under info.redis but does not make the API unready: messages are still accepted and their notifications follow once Redis is back.',
+  })
   async ready(): Promise<HealthCheckResult> {
     const redisUp = await this.redis.ping();
     const result = await this.health.check([() => this.database()]);

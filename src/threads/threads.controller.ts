@@ -8,7 +8,13 @@ import {
 } from '../messages/messages.controller';
 import { resolveIdempotencyKey } from '../messages/idempotency';
 import { CurrentTenant } from '../platform/auth/decorators';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import {
+  ApiCursorQuery,
+  ApiJsonBody,
+  ApiMemberRoute,
+  ApiProblems,
+  invalidUuid,
+} from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { PageQuery, type Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
@@ -33,7 +39,13 @@ export class ThreadsController {
     description:
       'Ordered by the time of the newest message you may see, falling back to the thread’s creation time. Cursor-paginated.',
   })
-  @ApiOkResponse({ type: ThreadPageResponse })
+  @ApiCursorQuery(
+    'WyIyMDI2LTExLTI2VDE0OjAyOjU1LjEyMDAwMFoiLCIwMWEyMTgyNi00MTU0LTdjM2UtOGE0MS01YjBkMmU2ZjljMTgiXQ',
+  )
+  @ApiOkResponse({
+    type: ThreadPageResponse,
+    description: 'A page of your threads, the most recent activity first.',
+  })
   @ApiProblems(400)
   list(@CurrentTenant() tenant: Tenant, @Query() query: PageQuery): Promise<Page<ThreadResponse>> {
     return this.threads.list(tenant, query);
@@ -61,6 +73,7 @@ export class ThreadsController {
       slug: 'bad-request',
       title: 'Bad request',
       detail: 'You cannot start a thread with yourself.',
+      errors: [{ field: 'recipientId', message: 'You cannot start a thread with yourself.' }],
       description: 'Starting a thread with yourself.',
     },
     {
@@ -71,9 +84,13 @@ export class ThreadsController {
     },
     {
       status: 429,
-      description: 'More than 30 new threads in an hour (configurable), or the write rate limit.',
+      key: 'thread-limit',
+      detail:
+        'You can start at most 30 new threads an hour; retry after the number of seconds in Retry-After.',
+      description: 'More than 30 new threads in an hour (RATE_LIMIT_THREADS_PER_HOUR).',
     },
   )
+  @ApiJsonBody()
   async start(
     @CurrentTenant() tenant: Tenant,
     @Body() body: StartThreadDto,
@@ -87,14 +104,17 @@ export class ThreadsController {
   }
 
   @Get(':id')
-  @ApiUuidParam('id', 'The thread.')
+  @ApiUuidParam('id', 'The thread.', '01a21826-4154-7c3e-8a41-5b0d2e6f9c18')
   @ApiOperation({
     summary: 'A thread with its latest page of messages',
     description:
       'The thread as in the list, and its latest messages in chronological order. No side effects (reading does not move your read pointer).',
   })
-  @ApiOkResponse({ type: ThreadViewResponse })
-  @ApiProblems(400, THREAD_NOT_FOUND)
+  @ApiOkResponse({
+    type: ThreadViewResponse,
+    description: 'The thread, and its latest page of messages (chronological).',
+  })
+  @ApiProblems(invalidUuid('id'), THREAD_NOT_FOUND)
   view(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') threadId: string,

@@ -9,7 +9,15 @@ import {
 } from '@nestjs/swagger';
 import { CurrentTenant, Roles } from '../platform/auth/decorators';
 import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
-import { ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
+import {
+  ApiCursorQuery,
+  ApiJsonBody,
+  ApiMemberRoute,
+  ApiProblems,
+  invalidField,
+  invalidUuid,
+  UNEXPECTED_BODY,
+} from '../platform/http/api-docs';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { PageQuery, type Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
@@ -35,6 +43,8 @@ const DELIVERY_NOT_FOUND = {
   detail: 'Delivery was not found.',
   description: 'Unknown delivery, or one of another org.',
 };
+const INVALID_ID = invalidUuid('id');
+const INVALID_URL = invalidField('url', 'url must use https');
 const ADMINS_ONLY = {
   status: 403,
   detail: 'This action requires the role org_admin.',
@@ -56,8 +66,12 @@ export class WebhooksController {
     description:
       'Deliveries are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>). The `secret` is shown only in this response (and on rotation). See docs/webhooks.md.',
   })
-  @ApiCreatedResponse({ type: EndpointWithSecretResponse })
-  @ApiProblems(400)
+  @ApiCreatedResponse({
+    type: EndpointWithSecretResponse,
+    description: 'Registered and enabled. `secret` is shown only here: store it now.',
+  })
+  @ApiProblems(INVALID_URL)
+  @ApiJsonBody()
   create(
     @CurrentTenant() tenant: Tenant,
     @Body() body: CreateEndpointDto,
@@ -70,7 +84,13 @@ export class WebhooksController {
     summary: 'List endpoints',
     description: 'Newest first. Secrets are never listed.',
   })
-  @ApiOkResponse({ type: EndpointPageResponse })
+  @ApiCursorQuery(
+    'WyIyMDI2LTExLTI2VDE2OjMzOjA2LjkxNFoiLCIwMWEyMThiNC0xZDY0LTc2MGMtOTM0MC04ZWU3OTA5MWY3Y2IiXQ',
+  )
+  @ApiOkResponse({
+    type: EndpointPageResponse,
+    description: 'A page of your org’s endpoints, newest first, without their secrets.',
+  })
   @ApiProblems(400)
   list(
     @CurrentTenant() tenant: Tenant,
@@ -80,22 +100,26 @@ export class WebhooksController {
   }
 
   @Get('endpoints/:id')
-  @ApiUuidParam('id', 'The endpoint.')
+  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
   @ApiOperation({ summary: 'Get an endpoint' })
-  @ApiOkResponse({ type: EndpointResponse })
-  @ApiProblems(400, ENDPOINT_NOT_FOUND)
+  @ApiOkResponse({ type: EndpointResponse, description: 'The endpoint, without its secret.' })
+  @ApiProblems(INVALID_ID, ENDPOINT_NOT_FOUND)
   get(@CurrentTenant() tenant: Tenant, @UuidParam('id') id: string): Promise<EndpointResponse> {
     return this.webhooks.get(tenant, id);
   }
 
   @Patch('endpoints/:id')
-  @ApiUuidParam('id', 'The endpoint.')
+  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
   @ApiOperation({
     summary: 'Update an endpoint',
     description: 'Change url, events, description, includeMessageBody, or enable/disable it.',
   })
-  @ApiOkResponse({ type: EndpointResponse })
-  @ApiProblems(400, ENDPOINT_NOT_FOUND)
+  @ApiOkResponse({
+    type: EndpointResponse,
+    description: 'The endpoint as updated; fields left out are unchanged.',
+  })
+  @ApiProblems(INVALID_ID, INVALID_URL, ENDPOINT_NOT_FOUND)
+  @ApiJsonBody()
   update(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -106,27 +130,31 @@ export class WebhooksController {
 
   @Delete('endpoints/:id')
   @HttpCode(204)
-  @ApiUuidParam('id', 'The endpoint.')
+  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
   @ApiOperation({
     summary: 'Delete an endpoint',
     description: 'Its deliveries and their log go with it.',
   })
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiProblems(400, ENDPOINT_NOT_FOUND)
+  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, ENDPOINT_NOT_FOUND)
   async remove(@CurrentTenant() tenant: Tenant, @UuidParam('id') id: string): Promise<void> {
     await this.webhooks.remove(tenant, id);
   }
 
   @Post('endpoints/:id/rotate-secret')
   @HttpCode(200)
-  @ApiUuidParam('id', 'The endpoint.')
+  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
   @ApiOperation({
     summary: 'Rotate the signing secret',
     description:
       'Returns the new secret (shown only here). The previous secret keeps signing alongside it (two signatures, space-separated) until `previousSecretExpiresAt` (WEBHOOK_SECRET_OVERLAP_HOURS, 24 h by default).',
   })
-  @ApiOkResponse({ type: EndpointWithSecretResponse })
-  @ApiProblems(400, ENDPOINT_NOT_FOUND)
+  @ApiOkResponse({
+    type: EndpointWithSecretResponse,
+    description:
+      'The endpoint with its new `secret` (shown only here) and `previousSecretExpiresAt`, until when the old secret still signs.',
+  })
+  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, ENDPOINT_NOT_FOUND)
   rotate(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -135,13 +163,26 @@ export class WebhooksController {
   }
 
   @Get('endpoints/:id/deliveries')
-  @ApiUuidParam('id', 'The endpoint.')
+  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
   @ApiOperation({
     summary: 'The endpoint’s deliveries, newest first',
     description: 'Filter with `status`.',
   })
-  @ApiOkResponse({ type: DeliveryPageResponse })
-  @ApiProblems(400, ENDPOINT_NOT_FOUND)
+  @ApiCursorQuery(
+    'WyIyMDI2LTExLTI2VDE2OjM0OjAxLjI3NTAwMFoiLCIwMWEyMThiNC1mMWJiLTdjMmUtOWE1MS0zZDBjNWU4ZjdhMjEiXQ',
+  )
+  @ApiOkResponse({
+    type: DeliveryPageResponse,
+    description: 'A page of the endpoint’s deliveries, newest first.',
+  })
+  @ApiProblems(
+    INVALID_ID,
+    invalidField(
+      'status',
+      'status must be one of the following values: pending, failed, succeeded, exhausted',
+    ),
+    ENDPOINT_NOT_FOUND,
+  )
   deliveries(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -151,28 +192,35 @@ export class WebhooksController {
   }
 
   @Get('deliveries/:id/attempts')
-  @ApiUuidParam('id', 'The delivery.')
+  @ApiUuidParam('id', 'The delivery.', '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21')
   @ApiOperation({
     summary: 'The attempt log of a delivery',
     description:
       'Each attempt with its status code, duration, error and the first 4 KB of the response.',
   })
-  @ApiOkResponse({ type: AttemptListResponse })
-  @ApiProblems(400, DELIVERY_NOT_FOUND)
+  @ApiOkResponse({
+    type: AttemptListResponse,
+    description: 'Every attempt of the delivery, oldest first.',
+  })
+  @ApiProblems(INVALID_ID, DELIVERY_NOT_FOUND)
   async attempts(@UuidParam('id') id: string): Promise<AttemptListResponse> {
     return { data: await this.webhooks.attempts(id) };
   }
 
   @Post('deliveries/:id/retry')
   @HttpCode(202)
-  @ApiUuidParam('id', 'The delivery.')
+  @ApiUuidParam('id', 'The delivery.', '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21')
   @ApiOperation({
     summary: 'Re-deliver by hand',
     description:
       'The delivery becomes due now and is attempted again, with the same webhook-id. One more attempt even when it was exhausted.',
   })
-  @ApiAcceptedResponse({ type: DeliveryResponse })
-  @ApiProblems(400, DELIVERY_NOT_FOUND, {
+  @ApiAcceptedResponse({
+    type: DeliveryResponse,
+    description:
+      'The delivery, due now: an exhausted one becomes failed, a succeeded one stays succeeded with nextAttemptAt set until the redelivery runs.',
+  })
+  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, DELIVERY_NOT_FOUND, {
     status: 409,
     slug: 'endpoint-disabled',
     title: 'Endpoint disabled',

@@ -8,6 +8,7 @@ export class BlockResponse {
 
   @ApiProperty({
     format: 'date-time',
+    example: '2026-11-26T15:12:44.731Z',
     description: 'When the block was first placed (a repeated block keeps it).',
   })
   createdAt!: string;
@@ -21,4 +22,11 @@ export class BlockedUserResponse extends BlockResponse {
 export class BlockedUserPageResponse extends PageOf(
   BlockedUserResponse,
   'BlockedUserPageResponse',
-) {}
+) {
+  @ApiProperty({
+    type: String,
+    example:
+      'WyIyMDI2LTExLTI2VDE1OjEyOjQ0LjczMTAwMFoiLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYjIiXQ',
+  })
+  override nextCursor!: string | null;
+}

@@ -6,7 +6,7 @@ export class MembershipResponse {
   @ApiProperty({ format: 'uuid', example: '0b7c4d9e-6f1a-4c2b-9d3e-5f6a7b8c9d0e' })
   orgId!: string;
 
-  @ApiProperty({ format: 'uuid', example: '5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d' })
+  @ApiProperty({ format: 'uuid', example: '7e57a000-0000-4000-8000-0000000000a1' })
   userId!: string;
 
   @ApiProperty({ example: 'Alice Martin' })
@@ -32,10 +32,10 @@ export class MembershipResponse {
   @ApiProperty({ example: true })
   active!: boolean;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-09-14T08:21:37.512Z' })
   createdAt!: string;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T13:57:48.090Z' })
   updatedAt!: string;
 }
 

@@ -16,12 +16,16 @@ export class ProvisionMemberDto {
   @IsIn(MEMBER_ROLES)
   role!: MemberRole;
 
-  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'visible' })
+  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'visible', example: 'visible' })
   @IsOmittable()
   @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({
+    default: true,
+    example: true,
+    description: 'false: the member emits no read receipts and sees none.',
+  })
   @IsOmittable()
   @IsBoolean()
   readReceipts?: boolean;

@@ -6,6 +6,7 @@ import { IsOmittable } from '../../platform/http/decorators';
 export class UpdateSettingsDto {
   @ApiPropertyOptional({
     enum: VISIBILITIES,
+    example: 'hidden',
     description:
       'hidden: residents no longer find you in the directory or start new threads with you; existing threads go on.',
   })
@@ -14,6 +15,7 @@ export class UpdateSettingsDto {
   visibility?: Visibility;
 
   @ApiPropertyOptional({
+    example: false,
     description:
       'false: you emit no read receipts and see none. Turning it back on reveals only reads made from then on.',
   })

@@ -16,12 +16,12 @@ export class SeenByResponse {
 export class MessageResponse {
   @ApiProperty({
     format: 'uuid',
-    example: '019b6a2e-3c4d-7e8f-9a0b-1c2d3e4f5a6b',
+    example: '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02',
     description: 'UUIDv7: time-ordered.',
   })
   id!: string;
 
-  @ApiProperty({ format: 'uuid', example: '019b6a2e-1111-7e8f-9a0b-1c2d3e4f5a6b' })
+  @ApiProperty({ format: 'uuid', example: '01a21826-4154-7c3e-8a41-5b0d2e6f9c18' })
   threadId!: string;
 
   @ApiProperty({
@@ -74,20 +74,21 @@ export class MessagePageResponse {
   @ApiProperty({
     type: String,
     nullable: true,
-    example: '019b6a2e-3c4d-7e8f-9a0b-1c2d3e4f5a6b',
+    example: '01a21828-6e3a-7d41-8b27-9f1c3a5e7d60',
     description: 'Pass as `before` for older messages; null when there are none.',
   })
   nextCursor!: string | null;
 }
 
 export class ReadResponse {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '01a21826-4154-7c3e-8a41-5b0d2e6f9c18' })
   threadId!: string;
 
   @ApiProperty({
     type: String,
     format: 'uuid',
     nullable: true,
+    example: '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02',
     description: 'The message your read pointer is at (null before any read).',
   })
   lastReadMessageId!: string | null;
@@ -96,6 +97,7 @@ export class ReadResponse {
     type: String,
     format: 'date-time',
     nullable: true,
+    example: '2026-11-26T14:03:11.482Z',
     description: 'When the pointer last moved.',
   })
   readAt!: string | null;

@@ -8,6 +8,7 @@ export const DEFAULT_MESSAGE_PAGE = 50;
 export class MessagesQuery {
   @ApiPropertyOptional({
     format: 'uuid',
+    example: '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02',
     description: 'The newest `limit` messages before this message id.',
   })
   @IsOmittable()
@@ -16,13 +17,20 @@ export class MessagesQuery {
 
   @ApiPropertyOptional({
     format: 'uuid',
+    example: '01a21828-6e3a-7d41-8b27-9f1c3a5e7d60',
     description: 'The oldest `limit` messages after this message id (what polling clients call).',
   })
   @IsOmittable()
   @IsUUID('all', { message: 'after must be a message id (UUID)' })
   after?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_MESSAGE_PAGE })
+  @ApiPropertyOptional({
+    description: 'Messages per page, 1–100.',
+    minimum: 1,
+    maximum: 100,
+    default: DEFAULT_MESSAGE_PAGE,
+    example: 50,
+  })
   @IsOmittable()
   @Type(() => Number)
   @IsInt({ message: 'limit must be an integer between 1 and 100' })

@@ -4,11 +4,12 @@ import { PageOf } from '../../platform/http/pagination';
 import { NOTIFICATION_TYPES, type NotificationType } from '../notification.entity';
 
 export class NotificationResponse {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '01a2182a-9b53-7a19-b2c7-4e8f0d1a6c35' })
   id!: string;
 
   @ApiProperty({
     enum: NOTIFICATION_TYPES,
+    example: 'message.received',
     description:
       'thread.started: someone started a thread with you. message.received: new messages (coalesced). webhook.disabled (org admins): a webhook endpoint was disabled.',
   })
@@ -18,6 +19,7 @@ export class NotificationResponse {
     type: String,
     format: 'uuid',
     nullable: true,
+    example: '01a21826-4154-7c3e-8a41-5b0d2e6f9c18',
     description: 'null for webhook.disabled.',
   })
   threadId!: string | null;
@@ -33,6 +35,7 @@ export class NotificationResponse {
     type: String,
     format: 'uuid',
     required: false,
+    example: '01a218b4-1d64-760c-9340-8ee79091f7cb',
     description:
       'Only on webhook.disabled (an extension of the SPEC shape): the endpoint that was disabled. Absent on the other types.',
   })
@@ -44,20 +47,37 @@ export class NotificationResponse {
   })
   count!: number;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T14:02:55.187Z' })
   createdAt!: string;
 
-  @ApiProperty({ format: 'date-time', description: 'Last time the count grew.' })
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-11-26T14:09:40.512Z',
+    description: 'Last time the count grew.',
+  })
   updatedAt!: string;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-11-26T14:12:03.330Z',
+    description: 'When you read it; null while unread.',
+  })
   readAt!: string | null;
 }
 
 export class NotificationPageResponse extends PageOf(
   NotificationResponse,
   'NotificationPageResponse',
-) {}
+) {
+  @ApiProperty({
+    type: String,
+    example:
+      'WyIyMDI2LTExLTI2VDE0OjA5OjQwLjUxMjAwMFoiLCIwMWEyMTgyYS05YjUzLTdhMTktYjJjNy00ZThmMGQxYTZjMzUiXQ',
+  })
+  override nextCursor!: string | null;
+}
 
 export class ReadAllResponse {
   @ApiProperty({ example: 4, description: 'How many notifications were marked read.' })

@@ -5,7 +5,12 @@ import { PageQuery } from '../../platform/http/pagination';
 import { IsOmittable } from '../../platform/http/decorators';
 
 export class NotificationsQuery extends PageQuery {
-  @ApiPropertyOptional({ type: Boolean, description: 'Only unread notifications.', default: false })
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'Only unread notifications.',
+    default: false,
+    example: true,
+  })
   @IsOmittable()
   @Transform(({ value }: { value: unknown }) =>
     value === 'true' ? true : value === 'false' ? false : value,

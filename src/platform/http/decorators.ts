@@ -144,6 +144,10 @@ export function UuidParam(name: string) {
   );
 }
 
-export function ApiUuidParam(name: string, description: string) {
-  return ApiParam({ name, description, format: 'uuid', type: String });
+export function ApiUuidParam(
+  name: string,
+  description: string,
+  example = '01a218b4-1d64-760c-9340-8ee79091f7cb',
+) {
+  return ApiParam({ name, description, format: 'uuid', type: String, example });
 }

@@ -4,7 +4,7 @@ import { MessagePageResponse, MessageResponse } from '../../messages/dto/message
 import { PageOf } from '../../platform/http/pagination';
 
 export class ThreadResponse {
-  @ApiProperty({ format: 'uuid', example: '019b6a2e-1111-7e8f-9a0b-1c2d3e4f5a6b' })
+  @ApiProperty({ format: 'uuid', example: '01a21826-4154-7c3e-8a41-5b0d2e6f9c18' })
   id!: string;
 
   @ApiProperty({ enum: ['direct'], example: 'direct' })
@@ -24,6 +24,7 @@ export class ThreadResponse {
     type: String,
     format: 'date-time',
     nullable: true,
+    example: '2026-11-26T14:02:55.120Z',
     description: 'Time of the newest message you may see; null for an empty thread.',
   })
   lastMessageAt!: string | null;
@@ -34,11 +35,18 @@ export class ThreadResponse {
   })
   unreadCount!: number;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T13:58:10.004Z' })
   createdAt!: string;
 }
 
-export class ThreadPageResponse extends PageOf(ThreadResponse, 'ThreadPageResponse') {}
+export class ThreadPageResponse extends PageOf(ThreadResponse, 'ThreadPageResponse') {
+  @ApiProperty({
+    type: String,
+    example:
+      'WyIyMDI2LTExLTI2VDE0OjAyOjU1LjEyMDAwMFoiLCIwMWEyMTgyNi00MTU0LTdjM2UtOGE0MS01YjBkMmU2ZjljMTgiXQ',
+  })
+  override nextCursor!: string | null;
+}
 
 export class StartThreadResponse {
   @ApiProperty({ type: () => ThreadResponse })

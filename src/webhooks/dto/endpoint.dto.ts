@@ -44,6 +44,7 @@ export class CreateEndpointDto {
 
   @ApiPropertyOptional({
     default: false,
+    example: false,
     description:
       'Include the message text in message.created payloads. Off by default: payloads carry ids and metadata only.',
   })
@@ -71,12 +72,16 @@ export class UpdateEndpointDto {
   @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
   description?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({
+    example: true,
+    description: 'Include the message text in message.created payloads.',
+  })
   @IsOmittable()
   @IsBoolean()
   includeMessageBody?: boolean;
 
   @ApiPropertyOptional({
+    example: true,
     description: 'false disables deliveries; true re-enables (and forgets past failures).',
   })
   @IsOmittable()

@@ -11,29 +11,37 @@ import {
 import { IsOmittable } from '../../platform/http/decorators';
 
 export class EndpointResponse {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '01a218b4-1d64-760c-9340-8ee79091f7cb' })
   id!: string;
 
   @ApiProperty({ example: 'https://hooks.example.com/resident-messaging' })
   url!: string;
 
-  @ApiProperty({ enum: EVENT_TYPES, isArray: true })
+  @ApiProperty({
+    enum: EVENT_TYPES,
+    isArray: true,
+    example: ['message.created', 'message.read'],
+  })
   events!: EventType[];
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({ type: String, nullable: true, example: 'CRM sync' })
   description!: string | null;
 
-  @ApiProperty()
+  @ApiProperty({
+    example: false,
+    description: 'Whether message.created payloads carry the message text.',
+  })
   includeMessageBody!: boolean;
 
-  @ApiProperty()
+  @ApiProperty({ example: true, description: 'false: no deliveries are attempted.' })
   enabled!: boolean;
 
   @ApiProperty({
     enum: DISABLED_REASONS,
     nullable: true,
+    example: null,
     description:
-      'manual (PATCH enabled=false), gone (the receiver answered 410), failing (failed continuously for WEBHOOK_DISABLE_AFTER_HOURS).',
+      'null while enabled. manual (PATCH enabled=false), gone (the receiver answered 410), failing (failed continuously for WEBHOOK_DISABLE_AFTER_HOURS).',
   })
   disabledReason!: DisabledReason | null;
 
@@ -41,14 +49,15 @@ export class EndpointResponse {
     type: String,
     format: 'date-time',
     nullable: true,
-    description: 'Since when every attempt has failed.',
+    example: '2026-11-26T16:34:01.402Z',
+    description: 'Since when every attempt has failed; null while deliveries succeed.',
   })
   failingSince!: string | null;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T16:33:06.914Z' })
   createdAt!: string;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T16:33:06.914Z' })
   updatedAt!: string;
 }
 
@@ -63,13 +72,21 @@ export class EndpointWithSecretResponse extends EndpointResponse {
     type: String,
     format: 'date-time',
     nullable: true,
+    example: '2026-11-27T16:41:20.137Z',
     description:
       'After a rotation: until when the previous secret still signs alongside the new one.',
   })
   previousSecretExpiresAt!: string | null;
 }
 
-export class EndpointPageResponse extends PageOf(EndpointResponse, 'EndpointPageResponse') {}
+export class EndpointPageResponse extends PageOf(EndpointResponse, 'EndpointPageResponse') {
+  @ApiProperty({
+    type: String,
+    example:
+      'WyIyMDI2LTExLTI2VDE2OjMzOjA2LjkxNFoiLCIwMWEyMThiNC0xZDY0LTc2MGMtOTM0MC04ZWU3OTA5MWY3Y2IiXQ',
+  })
+  override nextCursor!: string | null;
+}
 
 export class DeliveryResponse {
   @ApiProperty({
@@ -107,34 +124,58 @@ export class DeliveryResponse {
   @ApiProperty({ type: String, nullable: true, example: 'HTTP 503' })
   lastError!: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-11-26T16:36:03.918Z',
+    description: 'When the next attempt runs; null when none is due.',
+  })
   nextAttemptAt!: string | null;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T16:34:01.275Z' })
   createdAt!: string;
 }
 
-export class DeliveryPageResponse extends PageOf(DeliveryResponse, 'DeliveryPageResponse') {}
+export class DeliveryPageResponse extends PageOf(DeliveryResponse, 'DeliveryPageResponse') {
+  @ApiProperty({
+    type: String,
+    example:
+      'WyIyMDI2LTExLTI2VDE2OjM0OjAxLjI3NTAwMFoiLCIwMWEyMThiNC1mMWJiLTdjMmUtOWE1MS0zZDBjNWU4ZjdhMjEiXQ',
+  })
+  override nextCursor!: string | null;
+}
 
 export class AttemptResponse {
   @ApiProperty({ example: 1 })
   attempt!: number;
 
-  @ApiProperty({ format: 'date-time' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-26T16:34:01.402Z' })
   startedAt!: string;
 
   @ApiProperty({ example: 84 })
   durationMs!: number;
 
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 503,
+    description: 'The receiver’s HTTP status; null when no answer came (timeout, refused).',
+  })
   statusCode!: number | null;
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'HTTP 503',
+    description: 'Why the attempt failed; null on success.',
+  })
   error!: string | null;
 
   @ApiProperty({
     type: String,
     nullable: true,
+    example: '{"error":"down for maintenance"}',
     description: 'The first 4 KB of the receiver’s answer.',
   })
   responseBody!: string | null;
@@ -146,7 +187,11 @@ export class AttemptListResponse {
 }
 
 export class DeliveriesQuery extends PageQuery {
-  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @ApiPropertyOptional({
+    enum: DELIVERY_STATUSES,
+    example: 'failed',
+    description: 'Only deliveries in this status.',
+  })
   @IsOmittable()
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
