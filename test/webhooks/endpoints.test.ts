@@ -138,6 +138,32 @@ describe('webhook endpoint management (org admins only)', () => {
         })
       ).status,
     ).toBe(400);
+    // A wrong type is named as such.
+    const cases: [Record<string, unknown>, string][] = [
+      [{ url: 123, events: ['message.read'] }, 'url must be a string'],
+      [{ url: 'https://93.184.216.34/z', events: 'message.read' }, 'events must be an array'],
+      [{ url: 'https://93.184.216.34/z' }, 'events must be an array'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await create(admin, body);
+      expect([res.status, res.body.errors?.[0]?.message]).toEqual([400, message]);
+    }
+  });
+
+  it('clears a description with null', async () => {
+    const created = await create(admin, {
+      url: 'https://93.184.216.34/z',
+      events: ['message.read'],
+      description: 'note',
+    });
+    const id = created.body.id as string;
+    const cleared = await t
+      .http()
+      .patch(`/api/v1/webhooks/endpoints/${id}`)
+      .set(bearer(admin))
+      .send({ description: null });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.description).toBeNull();
   });
 
   it.each([

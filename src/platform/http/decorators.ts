@@ -64,6 +64,8 @@ export function IsText(options: {
   optional?: boolean;
   /** Names and titles: no tab or line break either. */
   singleLine?: boolean;
+  /** With optional: null is accepted too (it clears the value). */
+  nullable?: boolean;
 }) {
   const singleLine = options.singleLine ?? false;
   const max = () => (options.max === 'message' ? textLimits.messageMaxLength : options.max);
@@ -73,11 +75,20 @@ export function IsText(options: {
     minLength: 1,
     maxLength: options.max === 'message' ? 4000 : options.max,
     type: String,
+    ...(options.nullable ? { nullable: true } : {}),
   };
   const validationOptions: ValidationOptions = {};
   return applyDecorators(
     options.optional ? ApiPropertyOptional(doc) : ApiProperty(doc),
-    ...(options.optional ? [IsOmittable()] : []),
+    ...(options.optional
+      ? [
+          options.nullable
+            ? ValidateIf(
+                (_object: unknown, value: unknown) => value !== undefined && value !== null,
+              )
+            : IsOmittable(),
+        ]
+      : []),
     Transform(({ value }: { value: unknown }) =>
       typeof value === 'string' ? value.trim() : value,
     ),

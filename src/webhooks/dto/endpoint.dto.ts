@@ -27,16 +27,18 @@ const EVENTS_DOC = {
 
 export class CreateEndpointDto {
   @ApiProperty(URL_DOC)
-  @IsString()
   @MaxLength(2000)
+  // Type checks last in the source, first at run time (decorators apply bottom-up): a wrong type
+  // is reported as such, not as a length.
+  @IsString()
   url!: string;
 
   @ApiProperty(EVENTS_DOC)
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @ArrayMaxSize(EVENT_TYPES.length)
   @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
+  @ArrayMaxSize(EVENT_TYPES.length)
+  @ArrayUnique()
+  @ArrayNotEmpty()
+  @IsArray()
   events!: EventType[];
 
   @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
@@ -56,21 +58,27 @@ export class CreateEndpointDto {
 export class UpdateEndpointDto {
   @ApiPropertyOptional(URL_DOC)
   @IsOmittable()
-  @IsString()
   @MaxLength(2000)
+  @IsString()
   url?: string;
 
   @ApiPropertyOptional(EVENTS_DOC)
   @IsOmittable()
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @ArrayMaxSize(EVENT_TYPES.length)
   @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
+  @ArrayMaxSize(EVENT_TYPES.length)
+  @ArrayUnique()
+  @ArrayNotEmpty()
+  @IsArray()
   events?: EventType[];
 
-  @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
-  description?: string;
+  @IsText({
+    max: 500,
+    optional: true,
+    nullable: true,
+    description: 'A note for admins; null clears it.',
+    example: 'CRM sync',
+  })
+  description?: string | null;
 
   @ApiPropertyOptional({
     example: true,
