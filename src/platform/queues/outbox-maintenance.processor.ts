@@ -9,6 +9,8 @@ import type { Consumer } from './event-consumer.entity';
 
 const RECONCILE_EVERY_MS = 15_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** Longer than a relay transaction can last around a Redis restart (2 s add timeout + commit). */
+const EXPEDITE_AGAIN_MS = 5_000;
 
 /**
  * The outbox's maintenance jobs. The reconciler re-dispatches consumer work that is due and not
@@ -61,7 +63,15 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         // that merely dropped the connection.
         const fresh =
           (await (client as unknown as Redis).set(sentinel, String(Date.now()), 'NX')) === 'OK';
-        if (fresh && this.sawRedis) await this.expedite();
+        if (fresh && this.sawRedis) {
+          await this.expedite();
+          // A relay transaction may have added jobs to the old Redis just before it died and
+          // committed only after the pass above (its next add waited for the new Redis, up to
+          // the 2 s add timeout): those events' work was not yet visible to it. A second pass
+          // once such transactions are over re-dispatches it (duplicates are harmless: the
+          // consumers' done-marks deduplicate).
+          setTimeout(() => void this.expedite().catch(() => undefined), EXPEDITE_AGAIN_MS).unref();
+        }
         this.sawRedis = true;
       };
       client.on('ready', () => void onReady().catch(() => undefined));
