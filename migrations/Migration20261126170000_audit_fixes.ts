@@ -137,40 +137,17 @@ const RELAY_CLAIM_NOT_SILENT = replaceOnce(
 );
 
 /** Due = next_attempt_at set and reached (any status but exhausted has one when due). */
-const CLAIM_DUE_DELIVERIES = `
-create or replace function rm_relay_claim_deliveries(p_limit integer, p_lease interval)
-returns table (delivery_id uuid, org_id uuid, attempt integer, dispatches integer)
-language plpgsql security definer set search_path = public, pg_temp as $$
-begin
-  return query
-  with due as (
-    select d.id from webhook_deliveries d
-     where d.next_attempt_at <= now()
-       and (d.lease_until is null or d.lease_until < now())
-     order by d.next_attempt_at
-     limit p_limit
-     for update skip locked
-  )
-  update webhook_deliveries d set lease_until = now() + p_lease, dispatches = d.dispatches + 1
-    from due where d.id = due.id
-  returning d.id, d.org_id, d.attempts + 1, d.dispatches;
-end $$`;
+const CLAIM_DUE_DELIVERIES = replaceOnce(
+  CLAIM_DELIVERIES,
+  "where d.status in ('pending', 'failed') and d.next_attempt_at <= now()",
+  'where d.next_attempt_at <= now()',
+);
 
-const EXPEDITE_DUE = `
-create or replace function rm_relay_expedite() returns integer
-language plpgsql security definer set search_path = public, pg_temp as $$
-declare
-  v_consumers integer;
-  v_deliveries integer;
-begin
-  update event_consumers set next_attempt_at = now()
-   where done_at is null and dead_at is null and next_attempt_at > now();
-  get diagnostics v_consumers = row_count;
-  update webhook_deliveries set lease_until = null
-   where next_attempt_at is not null and lease_until > now();
-  get diagnostics v_deliveries = row_count;
-  return v_consumers + v_deliveries;
-end $$`;
+const EXPEDITE_DUE = replaceOnce(
+  EXPEDITE,
+  "where status in ('pending', 'failed') and lease_until > now();",
+  'where next_attempt_at is not null and lease_until > now();',
+);
 
 /**
  * A UUIDv7 for a given instant: 48 bits of Unix milliseconds, then (RFC 9562 method 3) 12 bits of
