@@ -10,14 +10,6 @@ export class Org {
   @PrimaryKey({ type: 'uuid' })
   id!: string;
 
-  /** The token's `name` claim last seen: the claim refreshes displayName when it changes. */
-  @Property({ type: 'text', nullable: true })
-  tokenName?: string | null;
-
-  /** The token's `role` claim last seen. */
-  @Property({ type: 'text', nullable: true })
-  tokenRole?: string | null;
-
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;
 }
@@ -65,6 +57,14 @@ export class Membership {
 
   @Property({ type: 'boolean', default: true })
   active = true;
+
+  /** The token's `name` claim last seen: the claim refreshes displayName when it changes. */
+  @Property({ type: 'text', nullable: true })
+  tokenName?: string | null;
+
+  /** The token's `role` claim last seen. */
+  @Property({ type: 'text', nullable: true })
+  tokenRole?: string | null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;
