@@ -120,7 +120,12 @@ begin
                       and p_role <> m.token_role then p_role else memberships.role end,
         token_name = coalesce(p_name, memberships.token_name),
         token_role = coalesce(p_role, memberships.token_role),
-        updated_at = now()
+        -- Recording a claim seen for the first time changes nothing a member can see.
+        updated_at = case when (p_name is not null and m.token_name is not null and p_name <> m.token_name
+                                and p_name <> memberships.display_name)
+                            or (p_role is not null and m.token_role is not null and p_role <> m.token_role
+                                and p_role <> memberships.role)
+                          then now() else memberships.updated_at end
       where memberships.org_id = p_org and memberships.user_id = p_user
       returning * into m;
   end if;

@@ -7,6 +7,7 @@ import {
   THREAD_NOT_FOUND,
 } from '../messages/messages.controller';
 import { resolveIdempotencyKey } from '../messages/idempotency';
+import { MessageLimitQuery } from '../messages/dto/messages.query';
 import { CurrentTenant } from '../platform/auth/decorators';
 import {
   ApiCursorQuery,
@@ -108,7 +109,7 @@ export class ThreadsController {
   @ApiOperation({
     summary: 'A thread with its latest page of messages',
     description:
-      'The thread as in the list, and its latest messages in chronological order. No side effects (reading does not move your read pointer).',
+      'The thread as in the list, and its latest `limit` messages (default 50) in chronological order; older ones via GET …/messages?before=<messages.nextCursor>. No side effects (reading does not move your read pointer).',
   })
   @ApiOkResponse({
     type: ThreadViewResponse,
@@ -118,7 +119,8 @@ export class ThreadsController {
   view(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') threadId: string,
+    @Query() query: MessageLimitQuery,
   ): Promise<ThreadViewResponse> {
-    return this.threads.view(tenant, threadId);
+    return this.threads.view(tenant, threadId, query.limit);
   }
 }

@@ -85,13 +85,13 @@ export class ThreadsService {
     );
   }
 
-  async view(tenant: Tenant, threadId: string): Promise<ThreadViewResponse> {
+  async view(tenant: Tenant, threadId: string, limit?: number): Promise<ThreadViewResponse> {
     const row = await this.repo.one(threadId, tenant.userId);
     if (!row) throw MessagingProblems.threadNotFound();
     const me = participantOf(tenant);
     return {
       thread: toThreadResponse(row, me),
-      messages: await this.messages.page(viewerOf(row, me), {}),
+      messages: await this.messages.page(viewerOf(row, me), { limit }),
     };
   }
 

@@ -130,9 +130,16 @@ describe('authentication (SPEC §3)', () => {
   it('keeps a provisioned member’s name when their first token carries another', async () => {
     const orgId = t.createOrg();
     const member = await t.createMember(orgId, { displayName: 'Front Desk' });
+    const provisioned = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${orgId}/members/${member.userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: 'Front Desk', role: member.role });
     const token = t.tokenFor({ sub: member.userId, orgId, role: member.role, name: 'fd-42' });
     const res = await t.http().get('/api/v1/me').set(bearer({ token }));
     expect(res.body.displayName).toBe('Front Desk');
+    // Recording the claims as seen is not a change of the membership.
+    expect(res.body.updatedAt).toBe(provisioned.body.updatedAt);
   });
 
   it('makes a display name fit to show from a name claim with control characters', async () => {

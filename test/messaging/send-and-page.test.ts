@@ -139,6 +139,23 @@ describe('sending and paging messages (AC-2)', () => {
     expect(view.body.thread).toEqual(
       expect.objectContaining({ id: threadId, lastMessage: messages[55], unreadCount: 56 }),
     );
+    // The view takes the page size too; other query parameters are refused.
+    const small = await t
+      .http()
+      .get(`${API}/messages/threads/${threadId}?limit=3`)
+      .set(bearer(bob))
+      .expect(200);
+    expect(small.body.messages).toEqual({ data: messages.slice(53), nextCursor: ids[53] });
+    expectProblem(
+      await t.http().get(`${API}/messages/threads/${threadId}?limit=0`).set(bearer(bob)),
+      400,
+      'validation-failed',
+    );
+    expectProblem(
+      await t.http().get(`${API}/messages/threads/${threadId}?before=${ids[3]}`).set(bearer(bob)),
+      400,
+      'validation-failed',
+    );
 
     const hundred = await pageOf(t, bob, threadId, { limit: 100 });
     expect(hundred).toEqual({ data: expect.any(Array), nextCursor: null });

@@ -5,7 +5,24 @@ import { IsOmittable } from '../../platform/http/decorators';
 
 export const DEFAULT_MESSAGE_PAGE = 50;
 
-export class MessagesQuery {
+/** The page size of a message page (also taken by the thread view). */
+export class MessageLimitQuery {
+  @ApiPropertyOptional({
+    description: 'Messages per page, 1–100.',
+    minimum: 1,
+    maximum: 100,
+    default: DEFAULT_MESSAGE_PAGE,
+    example: 50,
+  })
+  @IsOmittable()
+  @Type(() => Number)
+  @IsInt({ message: 'limit must be an integer between 1 and 100' })
+  @Min(1, { message: 'limit must be an integer between 1 and 100' })
+  @Max(100, { message: 'limit must be an integer between 1 and 100' })
+  limit?: number;
+}
+
+export class MessagesQuery extends MessageLimitQuery {
   @ApiPropertyOptional({
     format: 'uuid',
     example: '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02',
@@ -23,18 +40,4 @@ export class MessagesQuery {
   @IsOmittable()
   @IsUUID('all', { message: 'after must be a message id (UUID)' })
   after?: string;
-
-  @ApiPropertyOptional({
-    description: 'Messages per page, 1–100.',
-    minimum: 1,
-    maximum: 100,
-    default: DEFAULT_MESSAGE_PAGE,
-    example: 50,
-  })
-  @IsOmittable()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer between 1 and 100' })
-  @Min(1, { message: 'limit must be an integer between 1 and 100' })
-  @Max(100, { message: 'limit must be an integer between 1 and 100' })
-  limit?: number;
 }
