@@ -70,7 +70,7 @@ export async function createHttpApp(
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableCors({
     origin: config.corsOrigins,
-    exposedHeaders: ['x-request-id', 'retry-after', 'location'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'www-authenticate'],
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,

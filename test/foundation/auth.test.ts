@@ -23,6 +23,8 @@ describe('authentication (SPEC §3)', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 401, title: 'Unauthorized' });
     expect(res.body.type).toMatch(/\/unauthorized$/);
+    // RFC 6750: the challenge names the scheme.
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="resident-messaging"/);
     return res;
   };
 
@@ -41,6 +43,7 @@ describe('authentication (SPEC §3)', () => {
       `Bearer ${jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) - 10 }, secret())}`,
     );
     expect(res.body.detail).toMatch(/expired/);
+    expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
   });
   it('refuses a token without exp', () => expect401(`Bearer ${jwt.sign(claims(), secret())}`));
   it('refuses alg: none', () => {

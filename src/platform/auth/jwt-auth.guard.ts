@@ -28,6 +28,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
         expired
           ? 'The bearer token has expired.'
           : 'A valid bearer token is required (Authorization: Bearer <JWT>).',
+        expired,
       );
     }
     return user as TUser;

@@ -78,8 +78,13 @@ export const Problems = {
   notFound: (what: string) =>
     new ProblemError(404, 'not-found', 'Not found', `${what} was not found.`),
   forbidden: (detail: string) => new ProblemError(403, 'forbidden', 'Forbidden', detail),
-  unauthorized: (detail = 'A valid bearer token is required.') =>
-    new ProblemError(401, 'unauthorized', 'Unauthorized', detail),
+  /** With the RFC 6750 challenge, so clients know a bearer token is what is missing. */
+  unauthorized: (detail = 'A valid bearer token is required.', expired = false) =>
+    new ProblemError(401, 'unauthorized', 'Unauthorized', detail, undefined, {
+      'www-authenticate': expired
+        ? 'Bearer realm="resident-messaging", error="invalid_token", error_description="The token has expired"'
+        : 'Bearer realm="resident-messaging"',
+    }),
   conflict: (slug: string, title: string, detail: string) =>
     new ProblemError(409, slug, title, detail),
   unprocessable: (slug: string, title: string, detail: string) =>
