@@ -412,6 +412,9 @@ async function main(): Promise<void> {
         `the backlog after ${name}`,
       ).catch(async () => {
         log(`  backlog not drained within 60 s: ${await describeBacklog()}`);
+        // What the processes said meanwhile, to tell why (their last lines).
+        log(`  worker output (tail):\n${worker.tail()}`);
+        log(`  API output (tail):\n${api.tail()}`);
         return null;
       });
       reports.push({
