@@ -50,6 +50,10 @@ import { CLAIM_DELIVERIES, EXPEDITE, RELAY_CLAIM } from './Migration202611261600
  */
 export class Migration20261126170000_audit_fixes extends Migration {
   override up(): void {
+    // No transaction of the service waits between statements for more than a Redis add (2 s
+    // timeout): one idle for 15 s belongs to a process that hung, and its row locks would stall
+    // the relay and the workers until PostgreSQL ends it (60 s before).
+    this.addSql(`alter role rm_app set idle_in_transaction_session_timeout = '15s'`);
     this.addSql(`alter table memberships add column token_name text, add column token_role text`);
     this.addSql(ENTER_TENANT_CLAIMS_CHANGED);
     this.addSql(UUID_V7_AT);
@@ -80,6 +84,7 @@ export class Migration20261126170000_audit_fixes extends Migration {
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status in ('pending', 'failed')`,
     );
     this.addSql(`alter table memberships drop column token_name, drop column token_role`);
+    this.addSql(`alter role rm_app set idle_in_transaction_session_timeout = '60s'`);
   }
 }
 
