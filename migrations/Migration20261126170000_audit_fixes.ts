@@ -243,13 +243,15 @@ begin
     values (v_id, v_org, p_thread, v_seq, p_sender, p_body, p_client_id, p_hash, v_withheld, v_now);
 
   -- The sender has read everything up to their own message: a read like POST …/read, with its
-  -- message.read event (naming the newest message before theirs; none is hidden from them here).
+  -- message.read event (naming the newest message before theirs; none is hidden from them here),
+  -- except when the message is withheld: an event at its very moment would betray it.
+  -- (The read is not lost: the pointer moved, and receipts show it.)
   if v_me.last_read_seq < v_seq - 1 then
     insert into message_reads (org_id, thread_id, reader_id, from_seq, to_seq, read_at)
       values (v_org, p_thread, p_sender, v_me.last_read_seq, v_seq, v_now);
     select ms.read_receipts into v_receipts from memberships ms
       where ms.org_id = v_org and ms.user_id = p_sender;
-    if v_receipts then
+    if v_receipts and not v_withheld then
       insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, created_at)
         select rm_uuid_v7(), v_org, 'message.read', p_thread, m.id, p_sender, m.seq, v_now
           from messages m where m.thread_id = p_thread and m.seq = v_seq - 1;
@@ -296,7 +298,7 @@ declare
   v_shown_seq integer;
   v_shown_id uuid;
   v_receipts boolean;
-  v_now timestamptz := now();
+  v_now timestamptz;
 begin
   -- Lock the reader's row first: the unread recount below then sees every send committed before.
   select * into v_me from thread_participants tp
@@ -324,6 +326,9 @@ begin
       (select t.last_seq from message_threads t where t.id = p_thread))
     into v_target;
   v_target := greatest(v_target, v_upto);
+  -- The read's time is taken now, after the statements above saw the messages it passes (each
+  -- committed, so created before this): a message is never seen before it was sent.
+  v_now := clock_timestamp();
 
   if v_target <= v_me.last_read_seq then
     select m.seq, m.id into v_shown_seq, v_shown_id from messages m

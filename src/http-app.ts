@@ -74,6 +74,9 @@ export async function createHttpApp(
     allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,
+    // An OPTIONS request without the preflight headers is answered like a preflight (204, no
+    // allow-origin unless the origin is allowed) rather than with a plain-text 400.
+    strictPreflight: false,
   });
   securityHeaders(fastify);
   requestLogging(fastify);

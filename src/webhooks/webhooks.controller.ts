@@ -213,21 +213,34 @@ export class WebhooksController {
   @ApiOperation({
     summary: 'Re-deliver by hand',
     description:
-      'The delivery becomes due now and is attempted again, with the same webhook-id. One more attempt even when it was exhausted.',
+      'The delivery becomes due now and is attempted again, with the same webhook-id. One more attempt even when it was exhausted. Refused (409) while an attempt is under way.',
   })
   @ApiAcceptedResponse({
     type: DeliveryResponse,
     description:
       'The delivery, due now: an exhausted one becomes failed, a succeeded one stays succeeded with nextAttemptAt set until the redelivery runs.',
   })
-  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, DELIVERY_NOT_FOUND, {
-    status: 409,
-    slug: 'endpoint-disabled',
-    title: 'Endpoint disabled',
-    detail:
-      'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
-    description: 'The endpoint is disabled.',
-  })
+  @ApiProblems(
+    INVALID_ID,
+    UNEXPECTED_BODY,
+    DELIVERY_NOT_FOUND,
+    {
+      status: 409,
+      slug: 'endpoint-disabled',
+      title: 'Endpoint disabled',
+      detail:
+        'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
+      description: 'The endpoint is disabled.',
+    },
+    {
+      status: 409,
+      slug: 'delivery-in-progress',
+      title: 'Delivery in progress',
+      detail:
+        'An attempt of this delivery is under way; retry it once that attempt is logged (GET /api/v1/webhooks/deliveries/{id}/attempts).',
+      description: 'An attempt is dispatched or under way: one attempt at a time.',
+    },
+  )
   retry(@UuidParam('id') id: string): Promise<DeliveryResponse> {
     return this.webhooks.retry(id);
   }

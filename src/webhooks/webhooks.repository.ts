@@ -93,15 +93,19 @@ export class WebhooksRepository {
   /**
    * Makes a delivery due now (a manual retry); the relay dispatches it. Its status keeps saying
    * how the last attempt went: exhausted becomes failed (attempts are left again), pending,
-   * failed and succeeded stay.
+   * failed and succeeded stay. False when an attempt is in flight.
    */
-  async scheduleNow(id: string): Promise<void> {
-    await this.db.query(
+  async scheduleNow(id: string): Promise<boolean> {
+    // Not while an attempt is dispatched or under way (its lease runs): two attempts at once
+    // would race to record their results, and one of them would be lost.
+    const updated = await this.db.query(
       `update webhook_deliveries set status = case when status = 'exhausted' then 'failed' else status end,
               next_attempt_at = now(), lease_until = null, updated_at = now()
-        where id = ?`,
+        where id = ? and (lease_until is null or lease_until <= now())
+        returning id`,
       [id],
     );
+    return updated.length > 0;
   }
 
   attempts(deliveryId: string): Promise<AttemptRow[]> {

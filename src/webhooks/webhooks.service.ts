@@ -52,7 +52,7 @@ export class WebhooksService {
     });
     await em.flush();
     await this.repo.refreshRoutes();
-    return { ...toEndpointResponse(endpoint), secret, previousSecretExpiresAt: null };
+    return { ...toEndpointResponse(endpoint), secret };
   }
 
   async list(tenant: Tenant, query: PageQuery): Promise<Page<EndpointResponse>> {
@@ -118,11 +118,7 @@ export class WebhooksService {
     endpoint.secretCiphertext = encryptSecret(secret, this.config.webhooks.encryptionKey);
     endpoint.updatedAt = new Date();
     await TenantContext.em().flush();
-    return {
-      ...toEndpointResponse(endpoint),
-      secret,
-      previousSecretExpiresAt: endpoint.previousSecretExpiresAt?.toISOString() ?? null,
-    };
+    return { ...toEndpointResponse(endpoint), secret };
   }
 
   async deliveries(
@@ -165,7 +161,14 @@ export class WebhooksService {
         'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
       );
     }
-    await this.repo.scheduleNow(deliveryId);
+    if (!(await this.repo.scheduleNow(deliveryId))) {
+      throw new ProblemError(
+        409,
+        'delivery-in-progress',
+        'Delivery in progress',
+        'An attempt of this delivery is under way; retry it once that attempt is logged (GET /api/v1/webhooks/deliveries/{id}/attempts).',
+      );
+    }
     return toDeliveryResponse((await this.repo.delivery(deliveryId))!);
   }
 
@@ -194,6 +197,12 @@ export function toEndpointResponse(e: WebhookEndpoint): EndpointResponse {
     enabled: e.enabled,
     disabledReason: e.disabledReason ?? null,
     failingSince: e.failingSince ? new Date(e.failingSince).toISOString() : null,
+    previousSecretExpiresAt:
+      e.previousSecretCiphertext &&
+      e.previousSecretExpiresAt &&
+      new Date(e.previousSecretExpiresAt) > new Date()
+        ? new Date(e.previousSecretExpiresAt).toISOString()
+        : null,
     createdAt: new Date(e.createdAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
   };

@@ -203,4 +203,10 @@ describe('CORS', () => {
       .set('access-control-request-method', 'GET');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
+
+  it('answers an OPTIONS request without preflight headers without a plain-text error', async () => {
+    const res = await t.http().options('/api/v1/me');
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
 });

@@ -77,6 +77,27 @@ describe('read pointer and receipts (AC-2)', () => {
     ]);
   });
 
+  it('never shows a message seen before it was sent, however sends and reads race', async () => {
+    const { alice, bob, threadId } = await pair();
+    for (let round = 0; round < 40; round++) {
+      const [read] = await Promise.all([
+        markRead(t, alice, threadId),
+        sent(t, bob, threadId, `race ${round}`),
+      ]);
+      expect(read.status).toBe(200);
+    }
+    const messages = await allMessages(t, bob, threadId);
+    expect(messages).toHaveLength(40);
+    for (const m of messages) {
+      for (const seen of m.seenBy) {
+        expect({ seq: m.seq, early: Date.parse(seen.seenAt) < Date.parse(m.createdAt) }).toEqual({
+          seq: m.seq,
+          early: false,
+        });
+      }
+    }
+  });
+
   it('never moves the pointer back', async () => {
     const { alice, bob, threadId } = await pair();
     const [m1, m2] = await sendMany(t, alice, threadId, 2, 'm');

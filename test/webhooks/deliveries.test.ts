@@ -181,6 +181,32 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
     expect(receiver.received).toHaveLength(6);
   });
 
+  it('refuses a manual retry while an attempt is under way (409), so no attempt goes unlogged', async () => {
+    receiver.reply = (_req, i) => (i === 0 ? { status: 410, delayMs: 400 } : { status: 200 });
+    const { a, b, admin, endpoint } = await setup();
+    await startThread(a, b, 'hello');
+    const [delivery] = await eventually(
+      async () => {
+        const list = await deliveries(admin, endpoint.id);
+        return list.length && receiver.received.length ? list : undefined;
+      },
+      10_000,
+      'the first attempt to start',
+    );
+    const during = await t
+      .http()
+      .post(`/api/v1/webhooks/deliveries/${delivery.id}/retry`)
+      .set(bearer(admin));
+    expect(during.status).toBe(409);
+    expect(during.body.type).toMatch(/\/delivery-in-progress$/);
+    // The slow 410 is logged and disables the endpoint, as without the retry.
+    await settled(admin, endpoint.id);
+    expect((await attempts(admin, delivery.id)).map((l) => l.statusCode)).toEqual([410]);
+    const got = await t.http().get(`/api/v1/webhooks/endpoints/${endpoint.id}`).set(bearer(admin));
+    expect(got.body).toMatchObject({ enabled: false, disabledReason: 'gone' });
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('disables the endpoint at once on 410 and tells the org admins', async () => {
     receiver.reply = () => ({ status: 410 });
     const { a, b, admin, endpoint } = await setup();
@@ -343,6 +369,26 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
     ]);
   });
 
+  it('sends no message.read for the implicit read of a withheld send', async () => {
+    const { a, b, admin, endpoint } = await setup(['message.read', 'message.created']);
+    const { thread } = await startThread(b, a, 'from b');
+    await settled(admin, endpoint.id);
+    receiver.received.length = 0;
+    await t.http().post(`/api/v1/messages/users/${a.userId}/block`).set(bearer(b)).expect(201);
+    // a has not read b's message; a's (withheld) reply reads it, but no event may mark the moment.
+    await t
+      .http()
+      .post(`/api/v1/messages/threads/${thread.id}/messages`)
+      .set(bearer(a))
+      .send({ body: 'withheld reply' })
+      .expect(201);
+    await drainOutbox(db);
+    expect((await deliveries(admin, endpoint.id)).map((d) => d.eventType)).toEqual([
+      'message.created',
+    ]);
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('sends no thread.created for a thread started with someone who blocks the starter', async () => {
     const { a, admin, endpoint, org } = await setup(['thread.created', 'message.created']);
     const manager = await t.createMember(org, { role: 'manager' });
@@ -408,6 +454,13 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
     expect(Date.parse(rotated.body.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(
       23 * 3600_000,
     );
+    // The overlap stays visible on the endpoint itself (the secrets do not).
+    const viewed = await t
+      .http()
+      .get(`/api/v1/webhooks/endpoints/${endpoint.id}`)
+      .set(bearer(admin));
+    expect(viewed.body.previousSecretExpiresAt).toBe(rotated.body.previousSecretExpiresAt);
+    expect(viewed.body.secret).toBeUndefined();
     await startThread(a, b, 'hello');
     await settled(admin, endpoint.id);
     const [req] = receiver.received;

@@ -36,8 +36,8 @@ export class CreateEndpointDto {
   @ApiProperty(EVENTS_DOC)
   @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
   @ArrayMaxSize(EVENT_TYPES.length)
-  @ArrayUnique()
-  @ArrayNotEmpty()
+  @ArrayUnique(undefined, { message: 'events must not list an event twice' })
+  @ArrayNotEmpty({ message: 'events must list at least one event' })
   @IsArray()
   events!: EventType[];
 
@@ -66,8 +66,8 @@ export class UpdateEndpointDto {
   @IsOmittable()
   @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
   @ArrayMaxSize(EVENT_TYPES.length)
-  @ArrayUnique()
-  @ArrayNotEmpty()
+  @ArrayUnique(undefined, { message: 'events must not list an event twice' })
+  @ArrayNotEmpty({ message: 'events must list at least one event' })
   @IsArray()
   events?: EventType[];
 

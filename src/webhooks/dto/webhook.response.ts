@@ -54,6 +54,16 @@ export class EndpointResponse {
   })
   failingSince!: string | null;
 
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    example: '2026-11-27T16:41:20.137Z',
+    description:
+      'After a rotation: until when the previous secret still signs alongside the current one; null when only the current secret signs.',
+  })
+  previousSecretExpiresAt!: string | null;
+
   @ApiProperty({ format: 'date-time', example: '2026-11-26T16:33:06.914Z' })
   createdAt!: string;
 
@@ -67,16 +77,6 @@ export class EndpointWithSecretResponse extends EndpointResponse {
     description: 'The signing secret. Shown only here (on creation and rotation): store it now.',
   })
   secret!: string;
-
-  @ApiPropertyOptional({
-    type: String,
-    format: 'date-time',
-    nullable: true,
-    example: '2026-11-27T16:41:20.137Z',
-    description:
-      'After a rotation: until when the previous secret still signs alongside the new one.',
-  })
-  previousSecretExpiresAt!: string | null;
 }
 
 export class EndpointPageResponse extends PageOf(EndpointResponse, 'EndpointPageResponse') {
