@@ -81,6 +81,7 @@ export async function startService(options: {
     QUEUE_PREFIX: options.queuePrefix,
     JWT_SECRET: options.jwtSecret,
     DEV_SEED: 'false',
+    WORKER_HEALTH_PORT: '0',
     ...RAISED_RATE_LIMITS,
     ...options.extraEnv,
   };

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { createHttpApp } from './http-app';
 import { enableDevAppLogin, ensureDatabase, migrateUp } from './platform/database/bootstrap';
 import { devTokenBanner, seedDemoOrg } from './platform/dev/dev-seed';
+import { workerThread } from './operations/worker-thread-state';
 
 /**
  * The HTTP API. In development (`npm start`) it also creates the database and roles when missing,
@@ -52,6 +53,9 @@ async function startWorkerThread(): Promise<{ stop(): Promise<void> }> {
     thread.once('exit', (code) => reject(new Error(`the worker thread exited (${code})`)));
   });
   thread.on('error', (error) => process.stderr.write(`worker thread failed: ${error.message}\n`));
+  thread.once('exit', () => {
+    workerThread.exited = true;
+  });
   return {
     stop: () =>
       new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { loadConfigOrExit } from './main';
+import { startWorkerHealthServer } from './operations/worker-health';
 
 /** The worker: BullMQ processors and the outbox relay, no HTTP API. */
 export async function startWorker(config: AppConfig): Promise<INestApplicationContext> {
@@ -24,8 +25,16 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const app = await startWorker(config);
   if (isMainThread) {
-    // A worker process (npm run start:worker): close gracefully on SIGTERM/SIGINT.
+    // A worker process (npm run start:worker): close gracefully on SIGTERM/SIGINT, and answer
+    // health probes (the npm start shape reports its worker thread on the API's /health/ready).
     app.enableShutdownHooks();
+    if (config.workerHealthPort) {
+      const server = await startWorkerHealthServer(app, config.host, config.workerHealthPort);
+      const close = () => server.close();
+      process.once('SIGTERM', close);
+      process.once('SIGINT', close);
+      app.get(Logger).log(`worker health on port ${config.workerHealthPort} (/health/ready)`);
+    }
     return;
   }
   // A worker thread of `npm start`: the main thread asks it to close (signals reach only it).

@@ -3,7 +3,7 @@ import { loadConfigOrExit } from '../main';
 import { mintToken } from '../platform/auth/tokens';
 import { PRINCIPAL_ROLES, type PrincipalRole } from '../platform/auth/principal';
 
-const USAGE = `usage: npm run token -- --org <uuid> --user <uuid> [--role resident|manager|org_admin|service] [--name "Ann"] [--days 30]
+const USAGE = `usage: npm run -s token -- --org <uuid> --user <uuid> [--role resident|manager|org_admin|service] [--name "Ann"] [--days 30]
 
 Mints a development token signed with JWT_SECRET. The first request with it provisions the
 membership (org, user, role, name) just in time. A service token (--role service) takes no --org

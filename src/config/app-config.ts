@@ -10,6 +10,8 @@ export interface AppConfig {
   nodeEnv: NodeEnv;
   host: string;
   port: number;
+  /** The standalone worker's health endpoints (0: none). */
+  workerHealthPort: number;
   database: {
     /** Owner connection: migrations and development bootstrap only. */
     ownerUrl: string;
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     nodeEnv,
     host: read.string('HOST', '0.0.0.0') ?? '0.0.0.0',
     port: read.int('PORT', 3000, 0, 65535),
+    workerHealthPort: read.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
     database: {
       ownerUrl: ownerUrl ?? '',
       appUrl: appUrl ?? '',

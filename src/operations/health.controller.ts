@@ -12,6 +12,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { RedisProbe } from './redis-probe.service';
 import { ApiAnyRoute, ApiProblems } from '../platform/http/api-docs';
+import { workerThread } from './worker-thread-state';
 
 @ApiTags('health')
 @ApiAnyRoute()
@@ -69,7 +70,15 @@ export class HealthController {
     result.info = { ...result.info, redis };
     result.details = { ...result.details, redis };
     if (this.config.workerEnabled) {
-      result.info.worker = { status: redisUp ? 'up' : 'down', inProcess: true };
+      // The in-process worker needs Redis for its jobs (PostgreSQL is checked above). Reported,
+      // like Redis, without making the API unready: sends do not depend on it.
+      const worker = {
+        status: redisUp && !workerThread.exited ? 'up' : 'down',
+        inProcess: true,
+        required: false,
+      } as const;
+      result.info.worker = worker;
+      result.details = { ...result.details, worker };
     }
     return result;
   }

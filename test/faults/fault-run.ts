@@ -172,30 +172,26 @@ async function main(): Promise<void> {
         }
       },
     );
-    let workerReady = false;
+    // The worker is ready when its own health endpoint says so (PostgreSQL and Redis answer).
+    const workerHealth = `http://127.0.0.1:${await freePort()}`;
     const worker = new ServiceProcess(
       'worker',
       'src/worker.ts',
-      { ...env, LOG_LEVEL: 'info' },
-      () => Promise.resolve(workerReady),
+      { ...env, LOG_LEVEL: 'info', WORKER_HEALTH_PORT: new URL(workerHealth).port },
+      async () => {
+        try {
+          return (await fetch(`${workerHealth}/health/ready`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
     );
     cleanups.push(
       () => api.kill(),
       () => worker.kill(),
     );
     await api.start();
-    const startWorker = async () => {
-      workerReady = false;
-      const promise = worker.start();
-      const probe = setInterval(() => {
-        if (worker.tail().includes('worker started')) workerReady = true;
-      }, 50);
-      try {
-        await promise;
-      } finally {
-        clearInterval(probe);
-      }
-    };
+    const startWorker = () => worker.start();
     await startWorker();
     log('API and worker are up');
 

@@ -63,6 +63,8 @@ export function testEnv(
     REDIS_URL,
     QUEUE_PREFIX: `t-${randomUUID().slice(0, 8)}`,
     WORKER_ENABLED: 'false',
+    // Spawned workers would all want the default health port.
+    WORKER_HEALTH_PORT: '0',
     LOG_LEVEL: 'silent',
     DEV_SEED: 'false',
     ...env,

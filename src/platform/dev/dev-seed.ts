@@ -66,7 +66,7 @@ export function devTokenBanner(config: AppConfig, baseUrl: string): string {
   }
   lines.push(
     ` Try:  curl -H "Authorization: Bearer <token>" ${baseUrl}/api/v1/me`,
-    ' More: npm run token -- --org <uuid> --user <uuid> --role resident --name "Ann"',
+    ' More: npm run -s token -- --org <uuid> --user <uuid> --role resident --name "Ann"',
     '──────────────────────────────────────────────────────────────────────────────',
     '',
   );
