@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { loadConfig, type AppConfig } from '../../src/config/app-config';
@@ -128,8 +129,34 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     async close() {
       await app.close();
       await dropDatabase(OWNER_URL, database);
+      await deleteRedisKeys(config.redis.url, `${config.redis.queuePrefix}:*`);
     },
   };
 }
 
 export const bearer = (member: { token: string }) => ({ authorization: `Bearer ${member.token}` });
+
+/** Deletes a test's Redis keys (its own prefix), best effort: its Redis may be stopped by now. */
+async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // Nothing to clean, or nothing to clean it with.
+  } finally {
+    redis.disconnect();
+  }
+}
