@@ -48,6 +48,9 @@ import { CLAIM_DELIVERIES, EXPEDITE, RELAY_CLAIM } from './Migration202611261600
  *    and threads started while blocked ('silent') still notify nobody; the inbox hides the
  *    notifications of a member you block while the block lasts.
  */
+// Functions changed in a line or two are derived from their earlier text (replaceOnce below);
+// the ones rewritten in many places (rm_send_message, rm_enter_tenant, rm_mark_read) are written
+// out whole, so the version PostgreSQL runs can be read in one piece.
 export class Migration20261126170000_audit_fixes extends Migration {
   override up(): void {
     // No transaction of the service waits between statements for more than a Redis add (2 s

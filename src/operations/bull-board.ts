@@ -6,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config';
+import { problemBody, problemFor } from '../platform/http/problem';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
@@ -32,35 +33,25 @@ export async function mountBullBoard(
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(async (instance) => {
     instance.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const path = request.url.split('?')[0];
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         return reply
           .status(401)
           .header('www-authenticate', 'Basic realm="operators", charset="UTF-8"')
           .type('application/problem+json')
-          .send({
-            type: 'https://resident-messaging.dev/problems/unauthorized',
-            title: 'Unauthorized',
-            status: 401,
-            detail: 'Operator credentials are required.',
-            instance: request.url.split('?')[0],
-          });
+          .send(problemBody(problemFor(401, 'Operator credentials are required.'), path));
       }
       // The dashboard's API reads Redis; while Redis is down it would hang until the request
       // times out. Answer at once instead (the pages and assets themselves still load).
       if (request.url.startsWith(`${BULL_BOARD_PATH}/api/`) && !(await redisReady(queues[0]))) {
+        const detail =
+          'Redis is not reachable, so the queues cannot be read. Messages are still accepted; their jobs run once Redis is back.';
         return reply
           .status(503)
           .header('retry-after', '5')
           .type('application/problem+json')
-          .send({
-            type: 'https://resident-messaging.dev/problems/service-unavailable',
-            title: 'Service unavailable',
-            status: 503,
-            detail:
-              'Redis is not reachable, so the queues cannot be read. Messages are still accepted; their jobs run once Redis is back.',
-            instance: request.url.split('?')[0],
-          });
+          .send(problemBody(problemFor(503, detail), path));
       }
     });
     await instance.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });

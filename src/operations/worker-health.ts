@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
 import { PgPool } from '../platform/database/pg-pool';
-import { PROBLEM_BASE } from '../platform/http/problem';
+import { problemBody, problemFor } from '../platform/http/problem';
+
+const PROBLEM_JSON = 'application/problem+json';
 import { RedisProbe } from './redis-probe.service';
 
 /**
@@ -42,34 +44,16 @@ export function startWorkerHealthServer(
           send(200, { status: 'ok', info });
           return;
         }
-        const down = Object.entries(info)
-          .filter(([, v]) => v.status === 'down')
-          .map(([k]) => (k === 'database' ? 'PostgreSQL' : 'Redis'));
-        send(
-          503,
-          {
-            type: `${PROBLEM_BASE}service-unavailable`,
-            title: 'Service unavailable',
-            status: 503,
-            detail: `The worker is not ready: ${down.join(' and ')} ${down.length > 1 ? 'do' : 'does'} not answer.`,
-            instance: path,
-            info,
-          },
-          'application/problem+json',
-        );
+        const down = [database ? null : 'PostgreSQL', redisUp ? null : 'Redis'].filter(Boolean);
+        const detail = `The worker is not ready: ${down.join(' and ')} ${down.length > 1 ? 'do' : 'does'} not answer.`;
+        send(503, { ...problemBody(problemFor(503, detail), path), info }, PROBLEM_JSON);
       });
       return;
     }
     send(
       404,
-      {
-        type: `${PROBLEM_BASE}not-found`,
-        title: 'Not found',
-        status: 404,
-        detail: 'The worker serves only /health/live and /health/ready.',
-        instance: path,
-      },
-      'application/problem+json',
+      problemBody(problemFor(404, 'The worker serves only /health/live and /health/ready.'), path),
+      PROBLEM_JSON,
     );
   });
   return new Promise((resolve, reject) => {

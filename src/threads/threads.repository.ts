@@ -1,24 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Db, type SqlQuery } from '../platform/database/db.service';
 import type { MemberRole } from '../members/membership.entity';
-import type { MessageRow } from '../messages/messages.repository';
+import type { MessageRow, ViewerRow } from '../messages/messages.repository';
 
-export interface ThreadRow {
+/** A thread as its viewer sees it: the viewer state of MessageQueries.viewer, and the list fields. */
+export interface ThreadRow extends Omit<ViewerRow, 'id' | 'threadId'> {
   id: string;
-  kind: 'direct';
-  createdAt: string;
   lastMessageAt: string | null;
   unreadCount: number;
   /** activity_at with microseconds, for cursors. */
   activityKey: string;
-  blocksOther: boolean;
-  lastReadSeq: number;
-  lastVisibleSeq: number | null;
-  otherId: string;
-  otherName: string;
-  otherRole: MemberRole;
-  otherReceipts: boolean;
-  otherReceiptsSince: string;
   lastMessage: MessageRow | null;
 }
 

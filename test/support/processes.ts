@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { stopProcess } from '../../bench/processes';
 import { freePort } from './async';
 
 /** A process started from source (`node -r @swc-node/register src/….ts`). */
@@ -46,17 +47,7 @@ function spawnSource(label: string, script: string, env: Record<string, string>)
     label,
     child,
     output: () => output,
-    async stop(graceMs = 5_000) {
-      if (exited()) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
-    },
+    stop: (graceMs = 5_000) => stopProcess(child, graceMs),
   };
   return { spawned, exited };
 }

@@ -1,24 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { IsUUID } from 'class-validator';
 import { IsOmittable } from '../../platform/http/decorators';
+import { IsPageLimit } from '../../platform/http/pagination';
 
 export const DEFAULT_MESSAGE_PAGE = 50;
 
 /** The page size of a message page (also taken by the thread view). */
 export class MessageLimitQuery {
-  @ApiPropertyOptional({
-    description: 'Messages per page, 1–100.',
-    minimum: 1,
-    maximum: 100,
-    default: DEFAULT_MESSAGE_PAGE,
-    example: 50,
-  })
-  @IsOmittable()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be an integer between 1 and 100' })
-  @Min(1, { message: 'limit must be an integer between 1 and 100' })
-  @Max(100, { message: 'limit must be an integer between 1 and 100' })
+  @IsPageLimit('Messages', DEFAULT_MESSAGE_PAGE)
   limit?: number;
 }
 

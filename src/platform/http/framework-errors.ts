@@ -49,7 +49,9 @@ export function installJsonParser(fastify: FastifyInstance, bodyLimit: number): 
  * Names every object inherits (constructor, toString, __proto__ …): the validation pipe cannot
  * tell such a key in a body from the inherited member, so it would let it through as known.
  */
-const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+export const INHERITED_NAMES: ReadonlySet<string> = new Set(
+  Object.getOwnPropertyNames(Object.prototype),
+);
 
 /** The path of the first own key anywhere in `value` that is an inherited name, if any. */
 export function inheritedName(value: unknown, path = ''): string | undefined {

@@ -1,5 +1,6 @@
 import { Type as TransformType } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Problems } from './problem';
 import { IsCursor, IsOmittable } from './decorators';
@@ -7,19 +8,27 @@ import { IsCursor, IsOmittable } from './decorators';
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
 
+/** A page size query parameter: an integer 1–100, `fallback` when left out. */
+export function IsPageLimit(what: string, fallback: number) {
+  const message = `limit must be an integer between 1 and ${MAX_PAGE_LIMIT}`;
+  return applyDecorators(
+    ApiPropertyOptional({
+      description: `${what} per page, 1–${MAX_PAGE_LIMIT}.`,
+      minimum: 1,
+      maximum: MAX_PAGE_LIMIT,
+      default: fallback,
+      example: fallback,
+    }),
+    IsOmittable(),
+    TransformType(() => Number),
+    IsInt({ message }),
+    Min(1, { message }),
+    Max(MAX_PAGE_LIMIT, { message }),
+  );
+}
+
 export class PageQuery {
-  @ApiPropertyOptional({
-    description: 'Items per page, 1–100.',
-    minimum: 1,
-    maximum: MAX_PAGE_LIMIT,
-    default: DEFAULT_PAGE_LIMIT,
-    example: 20,
-  })
-  @IsOmittable()
-  @TransformType(() => Number)
-  @IsInt({ message: 'limit must be an integer between 1 and 100' })
-  @Min(1, { message: 'limit must be an integer between 1 and 100' })
-  @Max(MAX_PAGE_LIMIT, { message: 'limit must be an integer between 1 and 100' })
+  @IsPageLimit('Items', DEFAULT_PAGE_LIMIT)
   limit?: number;
 
   @IsCursor()

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_BASE, ProblemError, problemFor, type ProblemBody } from './problem';
+import { ProblemError, problemBody, problemFor } from './problem';
 
 /**
  * Renders every error as RFC 9457 problem details (application/problem+json). Never leaks SQL,
@@ -67,14 +67,7 @@ export function sendProblem(
   request: FastifyRequest,
   problem: ProblemError,
 ): void {
-  const body: ProblemBody = {
-    type: PROBLEM_BASE + problem.slug,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.detail,
-    instance: (request.url ?? '').split('?')[0],
-  };
-  if (problem.errors?.length) body.errors = problem.errors;
+  const body = problemBody(problem, (request.url ?? '').split('?')[0]);
   if (problem.headers) void reply.headers(problem.headers);
   void reply.status(problem.status).type('application/problem+json').send(body);
 }

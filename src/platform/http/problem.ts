@@ -52,6 +52,19 @@ export const TITLES: Record<number, [slug: string, title: string]> = {
   503: ['service-unavailable', 'Service unavailable'],
 };
 
+/** The wire form of a problem: the filter, the dashboard's guard and the worker's probes send it. */
+export function problemBody(problem: ProblemError, instance: string): ProblemBody {
+  const body: ProblemBody = {
+    type: PROBLEM_BASE + problem.slug,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance,
+  };
+  if (problem.errors?.length) body.errors = problem.errors;
+  return body;
+}
+
 export function problemFor(status: number, detail?: string): ProblemError {
   const [slug, title] = TITLES[status] ?? TITLES[status >= 500 ? 500 : 400];
   return new ProblemError(status, slug, title, detail ?? title + '.');

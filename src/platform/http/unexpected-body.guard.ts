@@ -1,10 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { INHERITED_NAMES } from './framework-errors';
 import { Problems } from './problem';
-
-/** Names every object inherits: the validation pipe cannot tell them from unknown keys. */
-const INHERITED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
  * Input a route does not take is refused rather than ignored (SPEC: unknown body fields → 400;
