@@ -37,6 +37,7 @@ type Caller =
   | 'n1'
   | 'n2'
   | 'admin'
+  | 'demoted'
   | 'other'
   | 'service'
   | 'forged'
@@ -213,7 +214,10 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
   let receiver: WebhookReceiver;
   let routes: (OpenApiRoute & { spec: RouteSpec })[];
   let ids: Ids;
-  const members = {} as Record<'p1' | 'p2' | 'n1' | 'n2' | 'admin' | 'other', Member>;
+  const members = {} as Record<
+    'p1' | 'p2' | 'n1' | 'n2' | 'admin' | 'demoted' | 'other',
+    Member
+  >;
   let serviceToken: string;
 
   beforeAll(async () => {
@@ -239,6 +243,17 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
     members.n1 = await t.createMember(org, { displayName: 'Outsider Resident' });
     members.n2 = await t.createMember(org, { role: 'manager', displayName: 'Outsider Manager' });
     const spare = await t.createMember(org, { displayName: 'Spare member' });
+    // An admin demoted to resident through the provisioning API, who keeps their org_admin token.
+    members.demoted = await t.createMember(org, { role: 'org_admin', displayName: 'Ex Admin' });
+    expect((await t.http().get('/api/v1/me').set(bearer(members.demoted))).body.role).toBe(
+      'org_admin',
+    );
+    const demotion = await t
+      .http()
+      .put(`/api/v1/admin/orgs/${org}/members/${members.demoted.userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName: 'Ex Admin', role: 'resident' });
+    expect(demotion.status).toBe(200);
     members.other = await t.createMember(t.createOrg(), {
       role: 'org_admin',
       displayName: 'Other Org Admin',
@@ -348,6 +363,7 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
       case 'n1':
       case 'n2':
       case 'admin':
+      case 'demoted':
       case 'other':
         return members[caller].token;
     }
@@ -554,14 +570,14 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
     });
   });
 
-  it('(d) the wrong role gets 403 whether or not the object exists: residents and managers on webhooks, members on provisioning, service tokens on member routes', async () => {
+  it('(d) the wrong role gets 403 whether or not the object exists: residents, managers and a demoted admin (with their org_admin token) on webhooks, members on provisioning, service tokens on member routes', async () => {
     await refusedCalls(async () => {
       const failures = missingSpec();
       for (const route of apiRoutes()) {
         if (!route.spec) continue;
         const wrongRoles: Caller[] =
           route.spec.audience === 'org_admin'
-            ? ['p1', 'n2', 'service']
+            ? ['p1', 'n2', 'demoted', 'service']
             : route.spec.audience === 'service'
               ? ['p1', 'n2', 'admin', 'other']
               : ['service'];

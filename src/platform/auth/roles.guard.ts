@@ -4,11 +4,12 @@ import { Problems } from '../http/problem';
 import { IS_PUBLIC, ROLES } from './decorators';
 import type { Principal, PrincipalRole } from './principal';
 
-const MEMBER_ROLES: PrincipalRole[] = ['resident', 'manager', 'org_admin'];
-
 /**
- * Role checks on the verified token. Routes without @Roles are for members; service tokens may
- * only call routes that name 'service'.
+ * The token decides one thing only: service token or member token. Routes that name 'service'
+ * take service tokens only; every other route takes member tokens only. Which member roles may
+ * call a route is checked against the membership as stored, once the tenant transaction has
+ * resolved it (TenantContextInterceptor, memberRoleRefusal): never against the token's `role`
+ * claim, which a demoted admin may still carry (SPEC §2 "Authorization").
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
@@ -17,16 +18,29 @@ export class RolesGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const allowed =
-      this.reflector.getAllAndOverride<PrincipalRole[]>(ROLES, targets) ?? MEMBER_ROLES;
+    const allowed = this.reflector.getAllAndOverride<PrincipalRole[]>(ROLES, targets);
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
     if (!principal) throw Problems.unauthorized();
-    if (allowed.includes(principal.role)) return true;
-    if (principal.role === 'service') {
+    const serviceRoute = allowed?.includes('service') ?? false;
+    if (principal.role === 'service' && !serviceRoute) {
       throw Problems.forbidden('Service tokens may only call the provisioning API.');
     }
-    throw Problems.forbidden(
-      `This action requires the role ${allowed.filter((r) => r !== 'service').join(' or ') || 'service'}.`,
-    );
+    if (principal.role !== 'service' && serviceRoute) {
+      throw Problems.forbidden('This action requires the role service.');
+    }
+    return true;
   }
+}
+
+/**
+ * Why a member with this (stored) role may not call a route restricted to `allowed`, or null
+ * when they may. Routes without @Roles are open to every member role.
+ */
+export function memberRoleRefusal(
+  allowed: readonly PrincipalRole[] | undefined,
+  role: PrincipalRole,
+): string | null {
+  const memberRoles: readonly PrincipalRole[] | undefined = allowed?.filter((r) => r !== 'service');
+  if (!memberRoles?.length || memberRoles.includes(role)) return null;
+  return `This action requires the role ${memberRoles.join(' or ')}.`;
 }

@@ -6,8 +6,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { IS_PUBLIC } from '../auth/decorators';
-import type { Principal } from '../auth/principal';
+import { IS_PUBLIC, ROLES } from '../auth/decorators';
+import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../http/pagination';
 import { TenantRunner } from './tenant-runner.service';
@@ -46,6 +46,9 @@ export class TenantContextInterceptor implements NestInterceptor {
       }
       return from(this.runner.run({ orgId: orgId.toLowerCase(), userId: null }, handle, { orm }));
     }
-    return from(this.runner.runAsMember(principal, handle, { orm }));
+    // Which member roles may call the route is decided on the membership the transaction
+    // resolves, never on the token's role claim.
+    const roles = this.reflector.getAllAndOverride<PrincipalRole[] | undefined>(ROLES, targets);
+    return from(this.runner.runAsMember(principal, handle, { orm, roles }));
   }
 }

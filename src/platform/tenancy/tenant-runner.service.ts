@@ -3,7 +3,8 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { Problems, ProblemError } from '../http/problem';
-import type { Principal } from '../auth/principal';
+import type { Principal, PrincipalRole } from '../auth/principal';
+import { memberRoleRefusal } from '../auth/roles.guard';
 import { PgPool, translateDbError } from '../database/pg-pool';
 import {
   TenantContext,
@@ -16,6 +17,14 @@ import {
 export interface RunOptions {
   /** Open the transaction through the ORM (for handlers that use entities). */
   orm?: boolean;
+}
+
+export interface MemberRunOptions extends RunOptions {
+  /**
+   * The member roles the route is restricted to (its @Roles), checked against the membership as
+   * stored once the transaction has resolved it; undefined: every member role.
+   */
+  roles?: readonly PrincipalRole[];
 }
 
 const MEMBER_COLUMNS = `user_id as "userId", display_name as "displayName", role, visibility,
@@ -82,12 +91,30 @@ export class TenantRunner {
 
   /**
    * Runs `fn` as a member: resolves (or just-in-time provisions) the membership in the same
-   * transaction. Inactive or missing memberships are refused with 403.
+   * transaction. Inactive or missing memberships are refused with 403, and so is a member whose
+   * stored role is not among `options.roles`. A refusal rolls the transaction back like any error:
+   * a refused request changes nothing (the claims it carried are applied by the next request).
    */
   runAsMember<T>(
     principal: Principal,
     fn: (tenant: Tenant) => Promise<T>,
-    options: RunOptions = {},
+    options: MemberRunOptions = {},
+  ): Promise<T> {
+    return this.enterAsMember(
+      principal,
+      (tenant) => {
+        const refusal = memberRoleRefusal(options.roles, tenant.role);
+        if (refusal) throw Problems.forbidden(refusal);
+        return fn(tenant);
+      },
+      options,
+    );
+  }
+
+  private enterAsMember<T>(
+    principal: Principal,
+    fn: (tenant: Tenant) => Promise<T>,
+    options: RunOptions,
   ): Promise<T> {
     const orgId = principal.orgId;
     if (!orgId || principal.role === 'service') {
