@@ -986,3 +986,106 @@ describe('bad input on every OpenAPI route (property-based)', () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe('forged cursors: real cursors with their decoded fields mutated', () => {
+  let t: TestApp;
+  let owner: Member;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      WORKER_ENABLED: 'false',
+      WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
+      RATE_LIMIT_READS_PER_SECOND: '100000',
+      RATE_LIMIT_WRITES_PER_SECOND: '100000',
+      RATE_LIMIT_THREADS_PER_HOUR: '100000',
+    });
+    const org = t.createOrg();
+    owner = await t.createMember(org, { role: 'org_admin' });
+    // Two of everything a list route pages through, so that a page of one has a next cursor.
+    for (let i = 0; i < 2; i++) {
+      const other = await t.createMember(org);
+      const started = await t
+        .http()
+        .post('/api/v1/messages/threads')
+        .set(bearer(other))
+        .send({ recipientId: owner.userId, body: `hello ${i}` });
+      expect(started.status).toBe(201);
+      expect(
+        (await t.http().post(`/api/v1/messages/users/${other.userId}/block`).set(bearer(owner)))
+          .status,
+      ).toBe(201);
+      const endpoint = await t
+        .http()
+        .post('/api/v1/webhooks/endpoints')
+        .set(bearer(owner))
+        .send({ url: `http://127.0.0.1:9/hook${i}`, events: ['message.created'] });
+      expect(endpoint.status).toBe(201);
+    }
+  }, 60_000);
+
+  afterAll(() => t?.close());
+
+  /** The list routes (no path parameter: the endpoint deliveries route has too few rows here). */
+  const LISTS = [
+    '/api/v1/messages/threads',
+    '/api/v1/messages/recipients',
+    '/api/v1/messages/users/blocked',
+    '/api/v1/webhooks/endpoints',
+  ];
+
+  const mutation = fc.oneof(
+    fc.constantFrom<unknown>(...TIMESTAMPISH),
+    fc.constantFrom<unknown>(
+      '2022-02-30T10:00:00.000000Z',
+      '2021-02-29T00:00:00Z',
+      '2024-13-01T00:00:00Z',
+      '2024-01-01T24:00:00Z',
+      '2024-01-01T23:60:00Z',
+      '2024-01-01T23:59:60Z',
+      '0001-01-01T00:00:00Z',
+      '9999-12-31T23:59:59.999999Z',
+      '2024-01-01T00:00:00.1234567Z',
+      '',
+      '\u0000',
+      '00000000-0000-0000-0000-000000000000',
+    ),
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    fc.string({ maxLength: 30 }),
+    fc.uuid(),
+    fc.integer(),
+    fc.double(),
+    fc.constant(null),
+    fc.jsonValue({ maxDepth: 2 }),
+  );
+
+  it('answer a page or 400 validation-failed on every list route, never a 5xx', async () => {
+    const failures: string[] = [];
+    for (const path of LISTS) {
+      const first = await t.http().get(`${path}?limit=1`).set(bearer(owner));
+      expect({ path, status: first.status }).toEqual({ path, status: 200 });
+      const cursor = first.body.nextCursor as string;
+      expect({ path, cursor: typeof cursor }).toEqual({ path, cursor: 'string' });
+      const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+      const property = fc.asyncProperty(
+        fc.nat(decoded.length - 1),
+        mutation,
+        async (index, value) => {
+          const forged = [...decoded];
+          forged[index] = value;
+          const encoded = Buffer.from(JSON.stringify(forged)).toString('base64url');
+          const res = await t.http().get(`${path}?limit=1&cursor=${encoded}`).set(bearer(owner));
+          const ok =
+            res.status === 200 ||
+            (res.status === 400 &&
+              String(res.body.type).endsWith('/validation-failed') &&
+              res.body.errors?.[0]?.field === 'cursor');
+          if (!ok)
+            throw new Error(`${path} cursor ${JSON.stringify(forged)} → ${res.status} ${res.text}`);
+        },
+      );
+      const result = await fc.check(property, { numRuns: 60, seed: SEED, endOnFailure: true });
+      if (result.failed) failures.push(String(result.errorInstance));
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
+});

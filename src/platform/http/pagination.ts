@@ -82,12 +82,30 @@ export function decodeCursor<T extends (string | number | null)[]>(
         : kind === 'uuid'
           ? typeof v === 'string' && UUID.test(v)
           : kind === 'timestamp'
-            ? typeof v === 'string' && !Number.isNaN(Date.parse(v))
+            ? isCursorTimestamp(v)
             : // PostgreSQL text cannot hold NUL: such a cursor was never issued.
               typeof v === 'string' && !v.includes('\u0000');
     if (!ok) throw malformed();
   });
   return value as T;
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/;
+
+/**
+ * A timestamp as the cursors carry it (ISO-8601 UTC, up to microseconds) naming a real instant:
+ * JavaScript's Date.parse accepts "0" or February 30th, PostgreSQL does not, so the check is
+ * strict rather than left to the database (where it would surface as a 500).
+ */
+export function isCursorTimestamp(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const match = TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
+  if (year < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const date = new Date(Date.UTC(year, month - 1, day));
+  date.setUTCFullYear(year);
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 export function pageLimit(limit: number | undefined): number {
