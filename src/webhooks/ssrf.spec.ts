@@ -1,4 +1,10 @@
-import { checkWebhookUrl, isBlockedAddress, type Resolver } from './ssrf';
+import {
+  checkWebhookUrl,
+  guardedLookup,
+  isBlockedAddress,
+  PUBLIC_URL_REQUIRED,
+  type Resolver,
+} from './ssrf';
 
 const resolveTo =
   (...addresses: string[]): Resolver =>
@@ -23,6 +29,18 @@ describe('SSRF guard', () => {
     '::ffff:7f00:1',
     '64:ff9b::7f00:1',
     '224.0.0.1',
+    // IPv4-translated (RFC 2765): ::ffff:0:a.b.c.d
+    '::ffff:0:7f00:1',
+    '::ffff:0:127.0.0.1',
+    '::ffff:0:a00:1',
+    '::ffff:0:0:0',
+    // IPv4-compatible, NAT64 (local use), 6to4, Teredo, ORCHIDv2, documentation
+    '::10.0.0.1',
+    '64:ff9b:1::a00:1',
+    '2002:7f00:1::',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '2001:20::1',
+    '3fff::1',
   ])('blocks %s', (address) => {
     expect(isBlockedAddress(address)).toBe(true);
   });
@@ -53,6 +71,46 @@ describe('SSRF guard', () => {
     'not a url',
   ])('refuses %s', async (url) => {
     expect(await refused(url)).toBe(true);
+  });
+
+  it.each([
+    'https://[::ffff:0:7f00:1]/hook',
+    'https://[::ffff:0:127.0.0.1]/hook',
+    'https://[::ffff:0:a9fe:a9fe]/latest/meta-data',
+  ])('refuses the IPv4-translated %s', async (url) => {
+    expect(await refused(url)).toBe(true);
+  });
+
+  it('answers every refused URL with one message: nothing tells an internal name that resolves from one that does not', async () => {
+    const failing: Resolver = () =>
+      Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }));
+    const reasons = new Set<string>();
+    for (const [url, resolver] of [
+      ['https://db.internal.example/hook', resolveTo('10.0.0.7')],
+      ['https://nothing.internal.example/hook', failing],
+      ['https://intranet/hook', resolveTo('93.184.216.34')],
+      ['https://127.0.0.1/hook', resolveTo('93.184.216.34')],
+      ['http://example.com/hook', resolveTo('93.184.216.34')],
+      ['https://user:pw@example.com/hook', resolveTo('93.184.216.34')],
+      ['https://example.com:0/hook', resolveTo('93.184.216.34')],
+      ['not a url', resolveTo('93.184.216.34')],
+    ] as const) {
+      const check = await checkWebhookUrl(url, { allowPrivate: false, resolver });
+      expect(check.ok).toBe(false);
+      if (!check.ok) reasons.add(check.reason);
+    }
+    expect([...reasons]).toEqual([PUBLIC_URL_REQUIRED]);
+  });
+
+  it('at delivery, a name that does not resolve fails like one that resolves inside', async () => {
+    const errorOf = (resolver: Resolver) =>
+      new Promise<string>((resolve) =>
+        guardedLookup(resolver, false)('x.internal.example', {}, (error) =>
+          resolve((error?.message ?? '').replace('x.internal.example', '<host>')),
+        ),
+      );
+    const failing: Resolver = () => Promise.reject(new Error('getaddrinfo ENOTFOUND'));
+    expect(await errorOf(failing)).toBe(await errorOf(resolveTo('10.0.0.7')));
   });
 
   it('refuses a hostname that resolves to an internal address', async () => {

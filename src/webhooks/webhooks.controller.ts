@@ -31,6 +31,7 @@ import {
   EndpointResponse,
   EndpointWithSecretResponse,
 } from './dto/webhook.response';
+import { PUBLIC_URL_REQUIRED } from './ssrf';
 import { WebhooksService } from './webhooks.service';
 
 const ENDPOINT_NOT_FOUND = {
@@ -44,7 +45,7 @@ const DELIVERY_NOT_FOUND = {
   description: 'Unknown delivery, or one of another org.',
 };
 const INVALID_ID = invalidUuid('id');
-const INVALID_URL = invalidField('url', 'url must use https');
+const INVALID_URL = invalidField('url', PUBLIC_URL_REQUIRED);
 const ADMINS_ONLY = {
   status: 403,
   detail: 'This action requires the role org_admin.',
