@@ -42,6 +42,7 @@ export async function createHttpApp(
     frameworkErrors,
     clientErrorHandler,
     logger: false,
+    trustProxy: config.trustProxy,
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];

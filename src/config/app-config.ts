@@ -31,7 +31,12 @@ export interface AppConfig {
     jitProvisioning: boolean;
   };
   workerEnabled: boolean;
-  operator: { user: string; password: string };
+  operator: { user: string; password: string; maxFailures: number };
+  /**
+   * Fastify's trustProxy: which proxies' X-Forwarded-For to believe for the client address
+   * (operator sign-in throttling, logs). false: the connection's address.
+   */
+  trustProxy: boolean | string;
   webhooks: {
     allowPrivateUrls: boolean;
     retryScheduleSeconds: number[];
@@ -147,7 +152,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jitProvisioning: read.bool('AUTH_JIT_PROVISIONING', true),
     },
     workerEnabled: read.bool('WORKER_ENABLED', true),
-    operator: { user: operatorUser ?? '', password: operatorPassword ?? '' },
+    operator: {
+      user: operatorUser ?? '',
+      password: operatorPassword ?? '',
+      maxFailures: read.int('OPERATOR_AUTH_MAX_FAILURES', 10, 1, 100000),
+    },
+    trustProxy: trustProxyOf(read.optional('TRUST_PROXY')),
     webhooks: {
       allowPrivateUrls: read.bool('WEBHOOKS_ALLOW_PRIVATE_URLS', false),
       retryScheduleSeconds,
@@ -185,6 +195,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function trustProxyOf(value: string | undefined): boolean | string {
+  if (value === undefined || /^(false|0|no|off)$/i.test(value)) return false;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  return value;
 }
 
 /** Development default for the runtime connection: the owner's database, as the app role. */

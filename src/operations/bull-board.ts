@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -7,12 +6,13 @@ import type { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config';
 import { problemBody, problemFor } from '../platform/http/problem';
+import { OperatorAuth } from './operator-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
  * The operators' queue dashboard, behind HTTP Basic auth with OPERATOR_USER / OPERATOR_PASSWORD
- * (independent of member tokens).
+ * (independent of member tokens; see OperatorAuth for the comparison and the throttling).
  */
 export async function mountBullBoard(
   app: NestFastifyApplication,
@@ -26,16 +26,21 @@ export async function mountBullBoard(
     options: { uiConfig: { boardTitle: 'Resident Messaging queues' } },
   });
   serverAdapter.setBasePath(BULL_BOARD_PATH);
-  const expected = Buffer.from(
-    'Basic ' +
-      Buffer.from(`${config.operator.user}:${config.operator.password}`).toString('base64'),
-  );
+  const auth = new OperatorAuth(config.operator);
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(async (instance) => {
     instance.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?')[0];
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      const check = auth.check(request.headers.authorization, request.ip);
+      if (!check.ok && check.status === 429) {
+        const detail = `Too many failed sign-ins from your address; retry after ${check.retryAfterSeconds} s.`;
+        return reply
+          .status(429)
+          .header('retry-after', String(check.retryAfterSeconds))
+          .type('application/problem+json')
+          .send(problemBody(problemFor(429, detail), path));
+      }
+      if (!check.ok) {
         return reply
           .status(401)
           .header('www-authenticate', 'Basic realm="operators", charset="UTF-8"')

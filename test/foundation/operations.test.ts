@@ -62,3 +62,47 @@ describe('operations', () => {
     expect(api.status).toBe(200);
   });
 });
+
+describe('operator sign-in to the queue dashboard', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ OPERATOR_AUTH_MAX_FAILURES: '3' });
+  });
+  afterAll(() => t.close());
+
+  const basic = (credentials: string, scheme = 'Basic') =>
+    `${scheme} ${Buffer.from(credentials).toString('base64')}`;
+
+  it('accepts the Basic scheme in any case', async () => {
+    const { user, password } = t.config.operator;
+    for (const scheme of ['basic', 'BASIC']) {
+      const res = await t
+        .http()
+        .get('/admin/queues')
+        .set('authorization', basic(`${user}:${password}`, scheme));
+      expect({ scheme, status: res.status }).toEqual({ scheme, status: 200 });
+    }
+  });
+
+  it('throttles failed attempts per client address: 429 with Retry-After, even for the right password', async () => {
+    const { user, password } = t.config.operator;
+    for (let i = 0; i < 3; i++) {
+      const res = await t
+        .http()
+        .get('/admin/queues')
+        .set('authorization', basic(`${user}:wrong-${i}`));
+      expect(res.status).toBe(401);
+    }
+    const throttled = await t
+      .http()
+      .get('/admin/queues')
+      .set('authorization', basic(`${user}:${password}`));
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+    expect(throttled.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(throttled.body).toMatchObject({
+      status: 429,
+      type: expect.stringMatching(/rate-limited$/),
+    });
+  });
+});
