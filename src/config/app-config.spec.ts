@@ -47,6 +47,32 @@ describe('loadConfig', () => {
     });
     expect(config.devSeed).toBe(false);
     expect(config.corsOrigins).toBe(false);
+    expect(config.auth.maxAgeSeconds).toBe(24 * 3600);
+  });
+
+  it('limits token lifetimes (JWT_MAX_AGE): 24 h by default in production, none in development', () => {
+    expect(loadConfig({}).auth.maxAgeSeconds).toBe(0);
+    expect(loadConfig({ JWT_MAX_AGE: '2h' }).auth.maxAgeSeconds).toBe(7200);
+    expect(loadConfig({ JWT_MAX_AGE: '900' }).auth.maxAgeSeconds).toBe(900);
+    expect(() => loadConfig({ JWT_MAX_AGE: 'a day' })).toThrow(/JWT_MAX_AGE must be a duration/);
+  });
+
+  it("takes the identity provider's keys over https only in production", () => {
+    const prod = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://owner:pw@db:5432/rm',
+      DATABASE_APP_URL: 'postgres://rm_app:pw@db:5432/rm',
+      OPERATOR_USER: 'ops',
+      OPERATOR_PASSWORD: 'a-long-password',
+      WEBHOOK_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
+    expect(() => loadConfig({ ...prod, JWT_JWKS_URL: 'http://idp/jwks.json' })).toThrow(
+      /JWT_JWKS_URL must be an https URL in production/,
+    );
+    expect(loadConfig({ ...prod, JWT_JWKS_URL: 'https://idp/jwks.json' }).auth.jwksUrl).toBe(
+      'https://idp/jwks.json',
+    );
+    expect(loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' }).auth.jwksUrl).toBeTruthy();
   });
 
   it('names the variable that is wrong', () => {

@@ -29,6 +29,8 @@ export interface AppConfig {
     issuer: string | null;
     audience: string | null;
     jitProvisioning: boolean;
+    /** Longest token lifetime accepted (exp − iat, or exp − now without iat), seconds; 0: any. */
+    maxAgeSeconds: number;
   };
   workerEnabled: boolean;
   operator: { user: string; password: string; maxFailures: number };
@@ -99,6 +101,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (!jwtSecret) problems.push('JWT_SECRET is required (or set JWT_JWKS_URL)');
     else if (prod && jwtSecret.length < 32)
       problems.push('JWT_SECRET must be at least 32 characters');
+  } else if (prod && !/^https:\/\//.test(jwksUrl)) {
+    problems.push('JWT_JWKS_URL must be an https URL in production');
   } else if (!/^https?:\/\//.test(jwksUrl)) {
     problems.push('JWT_JWKS_URL must be an http(s) URL');
   }
@@ -150,6 +154,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       issuer: read.optional('JWT_ISSUER') ?? null,
       audience: read.optional('JWT_AUDIENCE') ?? null,
       jitProvisioning: read.bool('AUTH_JIT_PROVISIONING', true),
+      maxAgeSeconds: read.duration('JWT_MAX_AGE', prod ? 24 * 3600 : 0),
     },
     workerEnabled: read.bool('WORKER_ENABLED', true),
     operator: {
@@ -256,6 +261,19 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  /** Seconds: a plain number, or a number with s, m, h or d (`24h`). 0 means no limit. */
+  duration(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const match = /^(\d+)\s*([smhd]?)$/i.exec(raw);
+    if (!match) {
+      this.problems.push(`${name} must be a duration in seconds, or with s, m, h or d (e.g. 24h)`);
+      return fallback;
+    }
+    const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2].toLowerCase()] ?? 1;
+    return Number(match[1]) * unit;
   }
 
   bool(name: string, fallback: boolean): boolean {

@@ -319,3 +319,32 @@ describe('authentication with a JWKS (RS256/ES256)', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('token lifetime limit (JWT_MAX_AGE)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ JWT_MAX_AGE: '1h' });
+  });
+  afterAll(() => t.close());
+
+  const claims = () => ({ sub: randomUUID(), org_id: randomUUID(), role: 'resident' });
+  const me = (token: string) => t.http().get('/api/v1/me').set('authorization', `Bearer ${token}`);
+  const secret = () => t.config.auth.jwtSecret ?? '';
+
+  it('accepts a token that lives at most JWT_MAX_AGE', async () => {
+    expect((await me(jwt.sign(claims(), secret(), { expiresIn: 3600 }))).status).toBe(200);
+  });
+
+  it('refuses a token whose exp − iat exceeds it, even while it is fresh', async () => {
+    expect((await me(jwt.sign(claims(), secret(), { expiresIn: 3601 }))).status).toBe(401);
+    expect((await me(jwt.sign(claims(), secret(), { expiresIn: '30d' }))).status).toBe(401);
+  });
+
+  it('measures from now when the token carries no iat', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const long = jwt.sign({ ...claims(), exp: now + 7200 }, secret(), { noTimestamp: true });
+    const short = jwt.sign({ ...claims(), exp: now + 600 }, secret(), { noTimestamp: true });
+    expect((await me(long)).status).toBe(401);
+    expect((await me(short)).status).toBe(200);
+  });
+});

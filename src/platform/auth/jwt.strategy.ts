@@ -5,7 +5,7 @@ import { passportJwtSecret } from 'jwks-rsa';
 import { ExtractJwt, Strategy, type StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
-import { principalFromClaims, type JwtClaims, type Principal } from './principal';
+import { exceedsMaxAge, principalFromClaims, type JwtClaims, type Principal } from './principal';
 
 /**
  * Verifies the bearer token and nothing else (no database work: guards run before the tenant
@@ -14,6 +14,8 @@ import { principalFromClaims, type JwtClaims, type Principal } from './principal
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly maxAgeSeconds: number;
+
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const { jwtSecret, jwksUrl, issuer, audience } = config.auth;
     const options: StrategyOptionsWithoutRequest = jwksUrl
@@ -42,9 +44,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
           ...(audience ? { audience } : {}),
         };
     super(options);
+    this.maxAgeSeconds = config.auth.maxAgeSeconds;
   }
 
   validate(claims: JwtClaims): Principal | false {
+    if (exceedsMaxAge(claims, this.maxAgeSeconds, Math.floor(Date.now() / 1000))) return false;
     return principalFromClaims(claims) ?? false;
   }
 }

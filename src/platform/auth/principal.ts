@@ -23,6 +23,22 @@ export interface JwtClaims {
   role?: unknown;
   name?: unknown;
   exp?: unknown;
+  iat?: unknown;
+}
+
+/**
+ * Whether a verified token lives longer than `maxAgeSeconds` (0: no limit): `exp − iat`, or
+ * `exp − now` when the token carries no `iat`. A long-lived token is refused like a bad one, so a
+ * token minted for years cannot outlive a membership change for that long.
+ */
+export function exceedsMaxAge(
+  claims: JwtClaims,
+  maxAgeSeconds: number,
+  nowSeconds: number,
+): boolean {
+  if (!maxAgeSeconds || typeof claims.exp !== 'number') return false;
+  const issued = typeof claims.iat === 'number' ? claims.iat : nowSeconds;
+  return claims.exp - issued > maxAgeSeconds;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
