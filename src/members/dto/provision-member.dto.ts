@@ -1,14 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn } from 'class-validator';
+import { cleanDisplayName } from '../../platform/auth/principal';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
 import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
 
 export class ProvisionMemberDto {
   @IsText({
     max: 200,
-    description: 'Name shown to other members.',
+    description:
+      'Name shown to other members. Zero-width and bidirectional control characters are removed and the name is stored in Unicode NFC.',
     example: 'Alice Martin',
     singleLine: true,
+    clean: cleanDisplayName,
   })
   displayName!: string;
 

@@ -16,6 +16,13 @@ describe('displayNameFromClaim', () => {
     expect((name as string & { isWellFormed(): boolean }).isWellFormed()).toBe(true);
   });
 
+  it('removes zero-width and bidirectional control characters and normalises to NFC', () => {
+    expect(displayNameFromClaim('A\u200Bl\u200Dice\uFEFF')).toBe('Alice');
+    expect(displayNameFromClaim('\u202Eevil\u202C \u2066Bob\u2069 \u200E\u200F')).toBe('evil Bob');
+    expect(displayNameFromClaim('Rene\u0301e')).toBe('Ren\u00E9e');
+    expect(displayNameFromClaim('\u200B\u200B')).toBeNull();
+  });
+
   it('repairs a lone surrogate', () => {
     expect(displayNameFromClaim('a\uD800b')).toBe('a\uFFFDb');
   });

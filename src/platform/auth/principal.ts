@@ -68,14 +68,30 @@ export function principalFromClaims(claims: JwtClaims): Principal | null {
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/g;
 
 /**
+ * Invisible formatting characters that let a name look like another one or reorder what follows
+ * it on screen: zero-width spaces and joiners, the directional marks, embeddings, overrides and
+ * isolates, and the byte order mark.
+ */
+const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g;
+
+/**
+ * A name as the service stores it, from a token or the provisioning API: without invisible
+ * formatting characters, in Unicode normalisation form C (so "é" typed two ways is one name).
+ */
+export function cleanDisplayName(raw: string): string {
+  return raw.replace(INVISIBLE, '').normalize('NFC');
+}
+
+/**
  * A display name from an identity provider's `name` claim, made fit to show: control characters
- * and line breaks become spaces, whitespace runs collapse, ill-formed UTF-16 is repaired, and it
- * is cut to 200 code points (never inside a character). Null when nothing is left.
+ * and line breaks become spaces, invisible formatting characters go, whitespace runs collapse,
+ * ill-formed UTF-16 is repaired, NFC, and it is cut to 200 code points (never inside a
+ * character). Null when nothing is left.
  */
 export function displayNameFromClaim(raw: string): string | null {
-  const cleaned = (raw as string & { toWellFormed(): string })
-    .toWellFormed()
-    .replace(CONTROL, ' ')
+  const cleaned = cleanDisplayName(
+    (raw as string & { toWellFormed(): string }).toWellFormed().replace(CONTROL, ' '),
+  )
     .replace(/\s+/g, ' ')
     .trim();
   const name = Array.from(cleaned).slice(0, 200).join('').trim();

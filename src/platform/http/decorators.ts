@@ -66,6 +66,8 @@ export function IsText(options: {
   singleLine?: boolean;
   /** With optional: null is accepted too (it clears the value). */
   nullable?: boolean;
+  /** Applied before trimming and validation (e.g. a display name's normalisation). */
+  clean?: (value: string) => string;
 }) {
   const singleLine = options.singleLine ?? false;
   const max = () => (options.max === 'message' ? textLimits.messageMaxLength : options.max);
@@ -90,7 +92,7 @@ export function IsText(options: {
         ]
       : []),
     Transform(({ value }: { value: unknown }) =>
-      typeof value === 'string' ? value.trim() : value,
+      typeof value === 'string' ? (options.clean ? options.clean(value) : value).trim() : value,
     ),
     ValidateBy(
       {

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { API, expectProblem } from '../support/factories';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * Display names come from tokens and the provisioning API. Invisible formatting characters
+ * (zero-width, bidirectional controls) are removed so one name cannot pose as another or reorder
+ * what follows it on screen, and names are stored in NFC.
+ */
+describe('display names', () => {
+  let t: TestApp;
+  let org: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_READS_PER_SECOND: '1000' });
+    org = t.createOrg();
+  });
+  afterAll(() => t.close());
+
+  const provision = (displayName: string, userId = randomUUID()) =>
+    t
+      .http()
+      .put(`${API}/admin/orgs/${org}/members/${userId}`)
+      .set('authorization', `Bearer ${t.serviceToken()}`)
+      .send({ displayName, role: 'resident' });
+
+  it('provisioning strips zero-width and bidirectional controls and stores NFC', async () => {
+    const zeroWidth = await provision('A\u200Bli\u200Dce\uFEFF Martin');
+    expect(zeroWidth.status).toBe(201);
+    expect(zeroWidth.body.displayName).toBe('Alice Martin');
+    const bidi = await provision('\u202Egnissim\u202C \u2066Bob\u2069\u200F');
+    expect(bidi.body.displayName).toBe('gnissim Bob');
+    const decomposed = await provision('Rene\u0301e');
+    expect(decomposed.body.displayName).toBe('Ren\u00E9e');
+    expectProblem(await provision('\u200B\u200E\u2066'), 400, 'validation-failed');
+  });
+
+  it('token names are cleaned the same way', async () => {
+    const userId = randomUUID();
+    const token = t.tokenFor({
+      sub: userId,
+      orgId: org,
+      role: 'resident',
+      name: '\u2067Zoe\u2069\u200B Ro\u0308ssler',
+    });
+    const me = await t.http().get(`${API}/me`).set('authorization', `Bearer ${token}`);
+    expect(me.status).toBe(200);
+    expect(me.body.displayName).toBe('Zoe R\u00F6ssler');
+  });
+});
