@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { APP_ROLE, ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { createHttpApp } from './http-app';
 import { enableDevAppLogin, ensureDatabase, migrateUp } from './platform/database/bootstrap';
 import { devTokenBanner, seedDemoOrg } from './platform/dev/dev-seed';
@@ -36,7 +36,7 @@ export async function prepareDevelopmentDatabase(config: AppConfig): Promise<voi
   if (created) process.stdout.write('Created the database.\n');
   const applied = await migrateUp(config.database.ownerUrl);
   if (applied.length) process.stdout.write(`Applied migrations: ${applied.join(', ')}\n`);
-  await enableDevAppLogin(config.database.ownerUrl);
+  await enableDevAppLogin(config.database.ownerUrl, config.database.appPassword ?? APP_ROLE);
   if (config.devSeed && (await seedDemoOrg(config.database.ownerUrl))) {
     process.stdout.write('Seeded the demo org.\n');
   }

@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig } from './app-config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, readDotEnv } from './app-config';
 
 describe('loadConfig', () => {
   it('works with no variables in development, against localhost', () => {
@@ -87,5 +90,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(
       /JWT_SECRET must be at least 32/,
     );
+  });
+
+  it('reads a local .env file under the environment (variables already set win)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rm-dotenv-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'RM_SPEC_FROM_FILE=file\nRM_SPEC_BOTH=file\n');
+    process.env.RM_SPEC_BOTH = 'environment';
+    try {
+      const env = readDotEnv(file);
+      expect(env.RM_SPEC_FROM_FILE).toBe('file');
+      expect(env.RM_SPEC_BOTH).toBe('environment');
+      expect(() => readDotEnv(join(dir, 'missing.env'))).not.toThrow();
+    } finally {
+      delete process.env.RM_SPEC_FROM_FILE;
+      delete process.env.RM_SPEC_BOTH;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

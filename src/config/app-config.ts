@@ -4,6 +4,8 @@
  * with NODE_ENV=production, secrets have no defaults and a missing one stops the start.
  */
 
+import { existsSync } from 'node:fs';
+
 export type NodeEnv = 'development' | 'production' | 'test';
 
 export interface AppConfig {
@@ -77,7 +79,13 @@ const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0123456789'
 const DEV_WEBHOOK_KEY = Buffer.alloc(32, 7).toString('base64');
 export const APP_ROLE = 'rm_app';
 
-export function loadConfig(env: Env = process.env): AppConfig {
+/**
+ * The configuration of this process. Without an explicit environment it reads process.env, after
+ * loading a `.env` file from the working directory when there is one (variables already set in
+ * the environment win over the file).
+ */
+export function loadConfig(explicit?: Env): AppConfig {
+  const env = explicit ?? readDotEnv();
   const problems: string[] = [];
   const read = new Reader(env, problems);
 
@@ -89,10 +97,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     prod ? undefined : 'postgres://postgres@127.0.0.1:5432/resident_messaging',
     ['postgres:', 'postgresql:'],
   );
-  const appUrl = read.url('DATABASE_APP_URL', prod ? undefined : deriveAppUrl(ownerUrl), [
-    'postgres:',
-    'postgresql:',
-  ]);
+  const appPassword = read.optional('DATABASE_APP_PASSWORD') ?? null;
+  const appUrl = read.url(
+    'DATABASE_APP_URL',
+    prod ? undefined : deriveAppUrl(ownerUrl, appPassword ?? APP_ROLE),
+    ['postgres:', 'postgresql:'],
+  );
 
   const jwksUrl = read.optional('JWT_JWKS_URL');
   let jwtSecret = read.optional('JWT_SECRET');
@@ -140,7 +150,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     database: {
       ownerUrl: ownerUrl ?? '',
       appUrl: appUrl ?? '',
-      appPassword: read.optional('DATABASE_APP_PASSWORD') ?? null,
+      appPassword,
       poolMax: read.int('DATABASE_POOL_MAX', 16, 1, 500),
       acquireTimeoutMs: read.int('DATABASE_ACQUIRE_TIMEOUT_MS', 3000, 10, 120000),
     },
@@ -208,13 +218,22 @@ function trustProxyOf(value: string | undefined): boolean | string {
   return value;
 }
 
+/** `.env` in the working directory, when present, under what the environment already sets. */
+export function readDotEnv(path = '.env'): Env {
+  if (existsSync(path)) process.loadEnvFile(path);
+  return process.env;
+}
+
 /** Development default for the runtime connection: the owner's database, as the app role. */
-export function deriveAppUrl(ownerUrl: string | undefined): string | undefined {
+export function deriveAppUrl(
+  ownerUrl: string | undefined,
+  password = APP_ROLE,
+): string | undefined {
   if (!ownerUrl) return undefined;
   try {
     const url = new URL(ownerUrl);
     url.username = APP_ROLE;
-    url.password = APP_ROLE;
+    url.password = password;
     return url.toString();
   } catch {
     return undefined;
