@@ -4,7 +4,8 @@
  * with NODE_ENV=production, secrets have no defaults and a missing one stops the start.
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -218,10 +219,13 @@ function trustProxyOf(value: string | undefined): boolean | string {
   return value;
 }
 
-/** `.env` in the working directory, when present, under what the environment already sets. */
+/**
+ * `.env` in the working directory, when present, under what the environment already sets (the
+ * precedence of Node's `--env-file`, parsed by Node's own parser; process.env is left as it is).
+ */
 export function readDotEnv(path = '.env'): Env {
-  if (existsSync(path)) process.loadEnvFile(path);
-  return process.env;
+  if (!existsSync(path)) return process.env;
+  return { ...parseEnv(readFileSync(path, 'utf8')), ...process.env };
 }
 
 /** Development default for the runtime connection: the owner's database, as the app role. */
