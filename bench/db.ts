@@ -20,11 +20,20 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** The runtime role's URL for a database (enableDevAppLogin gives rm_app the password rm_app). */
+/** The API's role's URL for a database (enableDevAppLogin gives rm_app the password rm_app). */
 export function appUrl(ownerUrl: string): string {
+  return roleUrl(ownerUrl, 'rm_app');
+}
+
+/** The worker's role's URL (password rm_worker, as enableDevAppLogin sets it). */
+export function workerUrl(ownerUrl: string): string {
+  return roleUrl(ownerUrl, 'rm_worker');
+}
+
+function roleUrl(ownerUrl: string, role: string): string {
   const u = new URL(ownerUrl);
-  u.username = 'rm_app';
-  u.password = 'rm_app';
+  u.username = role;
+  u.password = role;
   return u.toString();
 }
 

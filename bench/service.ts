@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { appUrl } from './db';
+import { appUrl, workerUrl } from './db';
 import { spawnLogged, stopProcess } from './processes';
 
 export type Shape = 'dev' | 'prod';
@@ -93,6 +93,7 @@ export async function startService(options: {
           NODE_ENV: 'production',
           WORKER_ENABLED: 'false',
           DATABASE_APP_URL: appUrl(options.ownerUrl),
+          DATABASE_WORKER_URL: workerUrl(options.ownerUrl),
           OPERATOR_USER: 'bench',
           OPERATOR_PASSWORD: randomBytes(18).toString('base64url'),
           WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),

@@ -3,6 +3,9 @@ import { ENTER_TENANT } from './Migration20261126120000_foundation';
 import { MARK_READ, SEND_MESSAGE } from './Migration20261126130000_messaging';
 import { PROCESS_NOTIFICATIONS } from './Migration20261126150000_notifications';
 import { CLAIM_DELIVERIES, EXPEDITE, RELAY_CLAIM } from './Migration20261126160000_webhooks';
+import { frozenSql } from './sql';
+
+const frozen = (file: string) => frozenSql('Migration20261126170000_audit_fixes', file);
 
 /**
  * Fixes found by an audit against the SPEC.
@@ -48,9 +51,9 @@ import { CLAIM_DELIVERIES, EXPEDITE, RELAY_CLAIM } from './Migration202611261600
  *    and threads started while blocked ('silent') still notify nobody; the inbox hides the
  *    notifications of a member you block while the block lasts.
  */
-// Functions changed in a line or two are derived from their earlier text (replaceOnce below);
-// the ones rewritten in many places (rm_send_message, rm_enter_tenant, rm_mark_read) are written
-// out whole, so the version PostgreSQL runs can be read in one piece.
+// Functions changed in a line or two are applied from copies frozen beside this migration
+// (migrations/sql/Migration20261126170000_audit_fixes/); the ones rewritten in many places are
+// written out whole below. Their current definitions live in src/<module>/sql/.
 export class Migration20261126170000_audit_fixes extends Migration {
   override up(): void {
     // No transaction of the service waits between statements for more than a Redis add (2 s
@@ -64,13 +67,13 @@ export class Migration20261126170000_audit_fixes extends Migration {
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null`,
     );
-    this.addSql(CLAIM_DUE_DELIVERIES);
-    this.addSql(RELAY_CLAIM_NOT_SILENT);
-    this.addSql(EXPEDITE_DUE);
+    this.addSql(frozen('rm_relay_claim_deliveries.sql'));
+    this.addSql(frozen('rm_relay_claim.sql'));
+    this.addSql(frozen('rm_relay_expedite.sql'));
     this.addSql(`grant execute on function rm_uuid_v7_at(timestamptz) to rm_app`);
     this.addSql(SEND_MESSAGE_ORDERED);
     this.addSql(MARK_READ_THROUGH_HIDDEN);
-    this.addSql(PROCESS_NOTIFICATIONS_TIMING_FREE);
+    this.addSql(frozen('rm_process_notifications.sql'));
   }
 
   override down(): void {
@@ -140,27 +143,6 @@ begin
   return query select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
                       m.receipts_since, m.active, m.created_at, m.updated_at;
 end $$`;
-
-/** A thread started with someone who blocks the starter is as silent for webhooks as for notifications. */
-const RELAY_CLAIM_NOT_SILENT = replaceOnce(
-  RELAY_CLAIM,
-  'where exists (select 1 from webhook_routes r where r.org_id = c.org_id and r.event_type = c.type)',
-  `where exists (select 1 from webhook_routes r where r.org_id = c.org_id and r.event_type = c.type)
-       and not (c.type = 'thread.created' and coalesce(c.data ->> 'silent', '') = 'true')`,
-);
-
-/** Due = next_attempt_at set and reached (any status but exhausted has one when due). */
-const CLAIM_DUE_DELIVERIES = replaceOnce(
-  CLAIM_DELIVERIES,
-  "where d.status in ('pending', 'failed') and d.next_attempt_at <= now()",
-  'where d.next_attempt_at <= now()',
-);
-
-const EXPEDITE_DUE = replaceOnce(
-  EXPEDITE,
-  "where status in ('pending', 'failed') and lease_until > now();",
-  'where next_attempt_at is not null and lease_until > now();',
-);
 
 /**
  * A UUIDv7 for a given instant: 48 bits of Unix milliseconds, then (RFC 9562 method 3) 12 bits of
@@ -365,23 +347,3 @@ begin
   end if;
   return query select 'moved'::text, v_shown_seq, v_now, v_shown_id;
 end $$`;
-
-/**
- * As in the notifications migration, without the "recipient blocks the sender now" condition:
- * whether a message notifies is decided when it is sent (withheld or not, silent start or not).
- */
-const PROCESS_NOTIFICATIONS_TIMING_FREE = replaceOnce(
-  replaceOnce(
-    PROCESS_NOTIFICATIONS,
-    'if found and v_active and not v_part.blocks_other then',
-    'if found and v_active then',
-  ),
-  'if v_part.user_id is not null and v_active and not v_part.blocks_other and v_part.last_read_seq < v_msg.seq then',
-  'if v_part.user_id is not null and v_active and v_part.last_read_seq < v_msg.seq then',
-);
-
-/** Replaces one passage of an earlier function's text; fails loudly when it is not there. */
-function replaceOnce(text: string, passage: string, replacement: string): string {
-  if (!text.includes(passage)) throw new Error(`migration text not found: ${passage}`);
-  return text.replace(passage, replacement);
-}

@@ -4,6 +4,8 @@ import { Migration20261126140000_blocks } from './Migration20261126140000_blocks
 import { Migration20261126150000_notifications } from './Migration20261126150000_notifications';
 import { Migration20261126160000_webhooks } from './Migration20261126160000_webhooks';
 import { Migration20261126170000_audit_fixes } from './Migration20261126170000_audit_fixes';
+import { Migration20261206090000_security_review } from './Migration20261206090000_security_review';
+import { Migration20261206100000_sql_home } from './Migration20261206100000_sql_home';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -16,4 +18,9 @@ export const migrationsList = [
   { name: 'Migration20261126150000_notifications', class: Migration20261126150000_notifications },
   { name: 'Migration20261126160000_webhooks', class: Migration20261126160000_webhooks },
   { name: 'Migration20261126170000_audit_fixes', class: Migration20261126170000_audit_fixes },
+  {
+    name: 'Migration20261206090000_security_review',
+    class: Migration20261206090000_security_review,
+  },
+  { name: 'Migration20261206100000_sql_home', class: Migration20261206100000_sql_home },
 ];

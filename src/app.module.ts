@@ -3,7 +3,7 @@ import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
-import type { AppConfig } from './config/app-config';
+import { ConfigError, type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { AuthModule } from './platform/auth/auth.module';
 import { JwtAuthGuard } from './platform/auth/jwt-auth.guard';
@@ -48,6 +48,16 @@ export class AppModule {
           { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
         ]
       : [];
+    // One role per process: the worker's (rm_worker: rm_app's rights plus the relay's cross-org
+    // functions) wherever the worker runs, the app role's (rm_app) in an API-only process.
+    const runtimeUrl = shape.worker ? config.database.workerUrl : config.database.appUrl;
+    if (!runtimeUrl) {
+      throw new ConfigError([
+        shape.worker
+          ? 'DATABASE_WORKER_URL is required where the worker runs (npm run start:worker, or WORKER_ENABLED=true)'
+          : 'DATABASE_APP_URL is required to run the API',
+      ]);
+    }
     return {
       module: AppModule,
       imports: [
@@ -55,7 +65,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config)),
         MikroOrmModule.forRoot({
           ...ormOptions({
-            url: config.database.appUrl,
+            url: runtimeUrl,
             poolMax: config.database.poolMax,
             acquireTimeoutMs: config.database.acquireTimeoutMs,
           }),
@@ -85,7 +95,7 @@ export class AppModule {
             setHeaders: false,
           }),
         }),
-        DatabaseModule,
+        DatabaseModule.forRoot({ url: runtimeUrl, worker: shape.worker }),
         QueuesModule.forRoot(config),
         AuthModule,
         OperationsModule,

@@ -1,7 +1,13 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { APP_ROLE, ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import {
+  APP_ROLE,
+  loadConfigOrExit,
+  requireOwnerUrl,
+  WORKER_ROLE,
+  type AppConfig,
+} from './config/app-config';
 import { createHttpApp } from './http-app';
 import { enableDevAppLogin, ensureDatabase, migrateUp } from './platform/database/bootstrap';
 import { devTokenBanner, seedDemoOrg } from './platform/dev/dev-seed';
@@ -12,7 +18,7 @@ import { workerThread } from './operations/worker-thread-state';
  * applies migrations, seeds a demo org, prints tokens, and runs the worker in-process.
  */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('api');
   if (config.nodeEnv === 'development') await prepareDevelopmentDatabase(config);
   // With WORKER_ENABLED the worker runs in this process, on a thread of its own: its jobs do not
   // queue behind HTTP requests on one event loop (and vice versa).
@@ -32,12 +38,16 @@ async function main(): Promise<void> {
 }
 
 export async function prepareDevelopmentDatabase(config: AppConfig): Promise<void> {
-  const created = await ensureDatabase(config.database.ownerUrl);
+  const ownerUrl = requireOwnerUrl(config);
+  const created = await ensureDatabase(ownerUrl);
   if (created) process.stdout.write('Created the database.\n');
-  const applied = await migrateUp(config.database.ownerUrl);
+  const applied = await migrateUp(ownerUrl);
   if (applied.length) process.stdout.write(`Applied migrations: ${applied.join(', ')}\n`);
-  await enableDevAppLogin(config.database.ownerUrl, config.database.appPassword ?? APP_ROLE);
-  if (config.devSeed && (await seedDemoOrg(config.database.ownerUrl))) {
+  await enableDevAppLogin(ownerUrl, {
+    app: config.database.appPassword ?? APP_ROLE,
+    worker: config.database.workerPassword ?? WORKER_ROLE,
+  });
+  if (config.devSeed && (await seedDemoOrg(ownerUrl))) {
     process.stdout.write('Seeded the demo org.\n');
   }
 }
@@ -69,18 +79,6 @@ async function startWorkerThread(): Promise<{ stop(): Promise<void> }> {
         thread.postMessage('shutdown');
       }),
   };
-}
-
-export function loadConfigOrExit(): AppConfig {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(78);
-    }
-    throw error;
-  }
 }
 
 if (require.main === module) {

@@ -5,7 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
-import { loadConfigOrExit } from './main';
+import { loadConfigOrExit } from './config/app-config';
 import { startWorkerHealthServer } from './operations/worker-health';
 
 /** The worker: BullMQ processors and the outbox relay, no HTTP API. */
@@ -22,7 +22,7 @@ export async function startWorker(config: AppConfig): Promise<INestApplicationCo
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('worker');
   const app = await startWorker(config);
   if (isMainThread) {
     // A worker process (npm run start:worker): close gracefully on SIGTERM/SIGINT, and answer

@@ -16,6 +16,7 @@ export class BlocksRepository {
 
   async set(
     blockerId: string,
+    blockerRole: string,
     blockedId: string,
     on: boolean,
   ): Promise<{
@@ -25,10 +26,11 @@ export class BlocksRepository {
     const row = await this.db.one<{
       status: 'not-found' | 'created' | 'existing' | 'removed' | 'absent';
       createdAt: string | null;
-    }>(`select status, created_at as "createdAt" from rm_set_block(?, ?, ?)`, [
+    }>(`select status, created_at as "createdAt" from rm_set_block(?, ?, ?, ?)`, [
       blockerId,
       blockedId,
       on,
+      blockerRole,
     ]);
     return row!;
   }

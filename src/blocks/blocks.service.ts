@@ -21,7 +21,7 @@ export class BlocksService {
 
   async block(tenant: Tenant, userId: string): Promise<{ created: boolean; block: BlockResponse }> {
     if (userId === tenant.userId) throw Problems.badRequest('You cannot block yourself.', 'id');
-    const result = await this.repo.set(tenant.userId, userId, true);
+    const result = await this.repo.set(tenant.userId, tenant.role, userId, true);
     if (result.status === 'not-found') throw Problems.notFound('Member');
     return {
       created: result.status === 'created',
@@ -31,7 +31,7 @@ export class BlocksService {
 
   async unblock(tenant: Tenant, userId: string): Promise<void> {
     if (userId === tenant.userId) throw Problems.badRequest('You cannot block yourself.', 'id');
-    const result = await this.repo.set(tenant.userId, userId, false);
+    const result = await this.repo.set(tenant.userId, tenant.role, userId, false);
     if (result.status === 'not-found') throw Problems.notFound('Member');
   }
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { loadConfigOrExit } from '../main';
+import { ConfigError, requireOwnerUrl } from '../config/app-config';
+import { loadConfigOrExit } from '../config/app-config';
 import {
   enableDevAppLogin,
   ensureDatabase,
@@ -13,20 +14,27 @@ import {
  * from the migrated schema (a migration is missing).
  */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('migrations');
+  const ownerUrl = requireOwnerUrl(config);
   const command = process.argv[2];
   if (command === 'up') {
-    if (await ensureDatabase(config.database.ownerUrl)) console.log('Created the database.');
-    const applied = await migrateUp(config.database.ownerUrl);
+    if (await ensureDatabase(ownerUrl)) console.log('Created the database.');
+    const applied = await migrateUp(ownerUrl);
     console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
-    if (config.database.appPassword) {
-      await enableDevAppLogin(config.database.ownerUrl, config.database.appPassword);
-      console.log('The app role (rm_app) can log in with DATABASE_APP_PASSWORD.');
+    const { appPassword, workerPassword } = config.database;
+    if (appPassword || workerPassword) {
+      await enableDevAppLogin(ownerUrl, {
+        app: appPassword,
+        worker: workerPassword,
+      });
+      if (appPassword) console.log('The app role (rm_app) can log in with DATABASE_APP_PASSWORD.');
+      if (workerPassword)
+        console.log('The worker role (rm_worker) can log in with DATABASE_WORKER_PASSWORD.');
     }
     return;
   }
   if (command === 'check') {
-    const status = await migrationStatus(config.database.ownerUrl);
+    const status = await migrationStatus(ownerUrl);
     if (status.pending.length) {
       console.error(`Pending migrations: ${status.pending.join(', ')} (run npm run migration:up)`);
       process.exitCode = 1;
@@ -45,5 +53,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  process.exit(error instanceof ConfigError ? 78 : 1);
 });

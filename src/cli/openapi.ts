@@ -13,8 +13,9 @@ async function main(): Promise<void> {
     WORKER_ENABLED: 'false',
     LOG_LEVEL: 'silent',
   });
+  // The document needs the controllers' metadata only: the app is not initialised, so neither
+  // PostgreSQL nor Redis has to be there.
   const app = await createHttpApp(config);
-  await app.init();
   const document = buildOpenApiDocument(app);
   writeFileSync(join(__dirname, '../../../openapi.json'), JSON.stringify(document, null, 2) + '\n');
   console.log('Wrote openapi.json');

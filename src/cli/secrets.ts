@@ -14,6 +14,7 @@ const SECRETS: Record<string, () => string> = {
   WEBHOOK_ENCRYPTION_KEY: () => randomBytes(32).toString('base64'),
   POSTGRES_PASSWORD: () => randomBytes(18).toString('base64url'),
   DATABASE_APP_PASSWORD: () => randomBytes(18).toString('base64url'),
+  DATABASE_WORKER_PASSWORD: () => randomBytes(18).toString('base64url'),
 };
 
 function main(): void {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../main';
+import { loadConfigOrExit } from '../config/app-config';
 import { mintToken } from '../platform/auth/tokens';
 import { PRINCIPAL_ROLES, type PrincipalRole } from '../platform/auth/principal';
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, readDotEnv } from './app-config';
+import { AppModule } from '../app.module';
+import { ConfigError, loadConfig, readDotEnv, requireOwnerUrl } from './app-config';
 
 describe('loadConfig', () => {
   it('works with no variables in development, against localhost', () => {
@@ -27,8 +28,6 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     for (const name of [
-      'DATABASE_URL',
-      'DATABASE_APP_URL',
       'JWT_SECRET',
       'OPERATOR_USER',
       'OPERATOR_PASSWORD',
@@ -36,6 +35,32 @@ describe('loadConfig', () => {
     ]) {
       expect(message).toContain(name);
     }
+  });
+
+  it('asks each process only for the database connections it uses (no owner password in the API)', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(40),
+      OPERATOR_USER: 'ops',
+      OPERATOR_PASSWORD: 'a-long-password',
+      WEBHOOK_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      DATABASE_APP_URL: 'postgres://rm_app:pw@db:5432/rm',
+    });
+    expect(config.database).toMatchObject({
+      ownerUrl: null,
+      appUrl: 'postgres://rm_app:pw@db:5432/rm',
+      workerUrl: null,
+    });
+    expect(() => requireOwnerUrl(config)).toThrow(/DATABASE_URL/);
+    expect(() => AppModule.forRoot(config, { http: false, worker: true })).toThrow(
+      /DATABASE_WORKER_URL is required where the worker runs/,
+    );
+    expect(() =>
+      AppModule.forRoot(
+        { ...config, database: { ...config.database, appUrl: null } },
+        { http: true, worker: false },
+      ),
+    ).toThrow(/DATABASE_APP_URL is required to run the API/);
   });
 
   it('accepts a complete production configuration', () => {

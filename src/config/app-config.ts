@@ -16,12 +16,19 @@ export interface AppConfig {
   /** The standalone worker's health endpoints (0: none). */
   workerHealthPort: number;
   database: {
-    /** Owner connection: migrations and development bootstrap only. */
-    ownerUrl: string;
-    /** Runtime connection, as the app role (no ownership, no BYPASSRLS). */
-    appUrl: string;
+    /** Owner connection: migrations and development bootstrap only (null: not given). */
+    ownerUrl: string | null;
+    /** Runtime connection of the API, as the app role (no ownership, no BYPASSRLS). */
+    appUrl: string | null;
     /** When set, `migration:up` lets the app role log in with this password. */
     appPassword: string | null;
+    /**
+     * Runtime connection wherever the worker runs, as the worker role rm_worker: rm_app's rights
+     * plus the relay's cross-org functions. Null: not configured (a worker refuses to start).
+     */
+    workerUrl: string | null;
+    /** When set, `migration:up` lets the worker role log in with this password. */
+    workerPassword: string | null;
     poolMax: number;
     acquireTimeoutMs: number;
   };
@@ -79,13 +86,18 @@ type Env = Record<string, string | undefined>;
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-0123456789';
 const DEV_WEBHOOK_KEY = Buffer.alloc(32, 7).toString('base64');
 export const APP_ROLE = 'rm_app';
+export const WORKER_ROLE = 'rm_worker';
+
+/** What the process is for: it decides which database connection must be configured. */
+export type Purpose = 'api' | 'worker' | 'migrations';
 
 /**
  * The configuration of this process. Without an explicit environment it reads process.env, after
  * loading a `.env` file from the working directory when there is one (variables already set in
- * the environment win over the file).
+ * the environment win over the file). With a purpose, the connection it needs is required (in
+ * production nothing derives it), in the same one message as every other problem.
  */
-export function loadConfig(explicit?: Env): AppConfig {
+export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
   const env = explicit ?? readDotEnv();
   const problems: string[] = [];
   const read = new Reader(env, problems);
@@ -93,15 +105,25 @@ export function loadConfig(explicit?: Env): AppConfig {
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development');
   const prod = nodeEnv === 'production';
 
-  const ownerUrl = read.url(
+  // Each connection is required only where it is used, so that no process holds a password it
+  // does not need: the owner's by migrations (and the development bootstrap), the app role's by
+  // the API, the worker role's wherever the worker runs (AppModule checks the last two).
+  const ownerUrl = read.optionalUrl(
     'DATABASE_URL',
     prod ? undefined : 'postgres://postgres@127.0.0.1:5432/resident_messaging',
     ['postgres:', 'postgresql:'],
   );
   const appPassword = read.optional('DATABASE_APP_PASSWORD') ?? null;
-  const appUrl = read.url(
+  const appUrl = read.optionalUrl(
     'DATABASE_APP_URL',
     prod ? undefined : deriveAppUrl(ownerUrl, appPassword ?? APP_ROLE),
+    ['postgres:', 'postgresql:'],
+  );
+
+  const workerPassword = read.optional('DATABASE_WORKER_PASSWORD') ?? null;
+  const workerUrl = read.optionalUrl(
+    'DATABASE_WORKER_URL',
+    prod ? undefined : deriveRoleUrl(ownerUrl, WORKER_ROLE, workerPassword ?? WORKER_ROLE),
     ['postgres:', 'postgresql:'],
   );
 
@@ -149,9 +171,11 @@ export function loadConfig(explicit?: Env): AppConfig {
     port: read.int('PORT', 3000, 0, 65535),
     workerHealthPort: read.int('WORKER_HEALTH_PORT', 3001, 0, 65535),
     database: {
-      ownerUrl: ownerUrl ?? '',
-      appUrl: appUrl ?? '',
+      ownerUrl: ownerUrl ?? null,
+      appUrl: appUrl ?? null,
       appPassword,
+      workerUrl: workerUrl ?? null,
+      workerPassword,
       poolMax: read.int('DATABASE_POOL_MAX', 16, 1, 500),
       acquireTimeoutMs: read.int('DATABASE_ACQUIRE_TIMEOUT_MS', 3000, 10, 120000),
     },
@@ -208,6 +232,17 @@ export function loadConfig(explicit?: Env): AppConfig {
     devSeed: read.bool('DEV_SEED', nodeEnv === 'development'),
   };
   if (prod && config.devSeed) problems.push('DEV_SEED cannot be enabled in production');
+  if (purpose === 'migrations' && !config.database.ownerUrl)
+    problems.push('DATABASE_URL (the owner connection) is required to run migrations');
+  if (purpose === 'api' && !config.database.appUrl)
+    problems.push('DATABASE_APP_URL is required to run the API');
+  if (
+    (purpose === 'worker' || (purpose === 'api' && config.workerEnabled)) &&
+    !config.database.workerUrl
+  )
+    problems.push(
+      'DATABASE_WORKER_URL is required where the worker runs (npm run start:worker, or WORKER_ENABLED=true)',
+    );
 
   if (problems.length) throw new ConfigError(problems);
   return config;
@@ -220,6 +255,22 @@ function trustProxyOf(value: string | undefined): boolean | string {
 }
 
 /**
+ * loadConfig for an entry point: a configuration problem is printed as one message and the
+ * process exits with 78 (EX_CONFIG).
+ */
+export function loadConfigOrExit(purpose?: Purpose): AppConfig {
+  try {
+    return loadConfig(undefined, purpose);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+/**
  * `.env` in the working directory, when present, under what the environment already sets (the
  * precedence of Node's `--env-file`, parsed by Node's own parser; process.env is left as it is).
  */
@@ -229,14 +280,31 @@ export function readDotEnv(path = '.env'): Env {
 }
 
 /** Development default for the runtime connection: the owner's database, as the app role. */
+/** The owner connection, or a configuration error naming DATABASE_URL (migrations, bootstrap). */
+export function requireOwnerUrl(config: AppConfig): string {
+  if (!config.database.ownerUrl) {
+    throw new ConfigError(['DATABASE_URL (the owner connection) is required to run migrations']);
+  }
+  return config.database.ownerUrl;
+}
+
 export function deriveAppUrl(
   ownerUrl: string | undefined,
   password = APP_ROLE,
 ): string | undefined {
+  return deriveRoleUrl(ownerUrl, APP_ROLE, password);
+}
+
+/** The owner's database, as another role (development defaults). */
+export function deriveRoleUrl(
+  ownerUrl: string | undefined,
+  role: string,
+  password: string,
+): string | undefined {
   if (!ownerUrl) return undefined;
   try {
     const url = new URL(ownerUrl);
-    url.username = APP_ROLE;
+    url.username = role;
     url.password = password;
     return url.toString();
   } catch {
@@ -273,6 +341,11 @@ class Reader {
       this.problems.push(`${name} is not a valid URL`);
     }
     return value;
+  }
+
+  optionalUrl(name: string, fallback: string | undefined, protocols: string[]): string | undefined {
+    const value = this.optional(name) ?? fallback;
+    return value === undefined ? undefined : this.url(name, value, protocols);
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

@@ -29,8 +29,9 @@ export class MembersRepository {
     const params: unknown[] = [input.orgId, input.callerId, input.staff, input.callerId];
     let filters = '';
     if (input.search) {
-      filters += ` and lower(m.display_name) like ? escape '\\'`;
-      params.push(`%${escapeLike(input.search.toLowerCase())}%`);
+      // Case- and accent-insensitive (rm_search_fold on both sides); a substring match.
+      filters += ` and rm_search_fold(m.display_name) like rm_search_fold(?) escape '\\'`;
+      params.push(`%${escapeLike(input.search)}%`);
     }
     if (input.after) {
       filters += ' and (lower(m.display_name), m.user_id) > (?, ?::uuid)';

@@ -18,7 +18,13 @@ export interface NotificationRow {
   readAt: string | null;
 }
 
-/** Notifications from someone the viewer blocks stay out of sight while the block lasts. */
+/**
+ * Notifications from someone the viewer blocks stay out of sight while the block lasts: not
+ * listed, not counted, not changed by read or read-all.
+ */
+const NOT_BLOCKED = `not exists (select 1 from user_blocks b
+                      where b.org_id = n.org_id and b.blocker_id = n.user_id and b.blocked_id = n.actor_id)`;
+
 const SELECT = `
   select n.id, n.type, n.thread_id as "threadId", n.actor_id as "actorId",
          a.display_name as "actorName", a.role as "actorRole", n.endpoint_id as "endpointId", n.count,
@@ -28,8 +34,7 @@ const SELECT = `
     from notifications n
     left join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id
    where n.org_id = ? and n.user_id = ?
-     and not exists (select 1 from user_blocks b
-                      where b.org_id = n.org_id and b.blocker_id = n.user_id and b.blocked_id = n.actor_id)`;
+     and ${NOT_BLOCKED}`;
 
 @Injectable()
 export class NotificationsRepository {
@@ -57,8 +62,8 @@ export class NotificationsRepository {
 
   async markRead(orgId: string, userId: string, id: string): Promise<NotificationRow | null> {
     const updated = await this.db.one<{ id: string }>(
-      `update notifications set read_at = coalesce(read_at, now())
-        where org_id = ? and user_id = ? and id = ? returning id`,
+      `update notifications n set read_at = coalesce(n.read_at, now())
+        where n.org_id = ? and n.user_id = ? and n.id = ? and ${NOT_BLOCKED} returning n.id`,
       [orgId, userId, id],
     );
     if (!updated) return null;
@@ -67,8 +72,8 @@ export class NotificationsRepository {
 
   async markAllRead(orgId: string, userId: string): Promise<number> {
     const rows = await this.db.query<{ id: string }>(
-      `update notifications set read_at = now()
-        where org_id = ? and user_id = ? and read_at is null returning id`,
+      `update notifications n set read_at = now()
+        where n.org_id = ? and n.user_id = ? and n.read_at is null and ${NOT_BLOCKED} returning n.id`,
       [orgId, userId],
     );
     return rows.length;

@@ -41,8 +41,16 @@ export class WebhookDispatcher {
     const event = await this.repo.event(eventId);
     let created = 0;
     if (event && !event.withheld) {
-      for (const endpoint of await this.repo.subscribedEndpoints(event.type)) {
+      const endpoints = await this.repo.subscribedEndpoints(event.type);
+      const body =
+        event.type === 'message.created' &&
+        event.messageId &&
+        endpoints.some((e) => e.includeMessageBody)
+          ? await this.repo.lockedBody(event.messageId)
+          : null;
+      for (const endpoint of endpoints) {
         const id = uuidv7();
+        const withBody = endpoint.includeMessageBody && body !== null;
         await this.repo.insertDelivery({
           id,
           orgId,
@@ -50,10 +58,8 @@ export class WebhookDispatcher {
           eventId,
           eventType: event.type,
           webhookId: `msg_${id.replace(/-/g, '')}`,
-          payload: renderPayload(
-            event,
-            endpoint.includeMessageBody && event.type === 'message.created' ? event.body : null,
-          ),
+          payload: renderPayload(event, withBody ? body : null),
+          bodyMessageId: withBody ? event.messageId : null,
         });
         created++;
       }

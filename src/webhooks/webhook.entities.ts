@@ -90,6 +90,11 @@ export class WebhookRoute {
   expression:
     'create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null',
 })
+@Index({
+  name: 'webhook_deliveries_body_message_idx',
+  expression:
+    'create index webhook_deliveries_body_message_idx on webhook_deliveries (org_id, body_message_id) where body_message_id is not null',
+})
 export class WebhookDelivery {
   @PrimaryKey({ type: 'uuid' })
   id!: string;
@@ -112,6 +117,10 @@ export class WebhookDelivery {
   /** Rendered once per event and endpoint; each attempt signs it anew. */
   @Property({ type: 'text' })
   payload!: string;
+
+  /** The message whose text the payload carries; a delete takes the text out and clears this. */
+  @Property({ type: 'uuid', nullable: true })
+  bodyMessageId?: string | null;
 
   @Enum({ items: () => [...DELIVERY_STATUSES], type: 'text', default: 'pending' })
   status: DeliveryStatus = 'pending';

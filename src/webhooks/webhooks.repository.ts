@@ -152,11 +152,9 @@ export class WebhooksRepository {
       actorId: string;
       createdAt: string;
       withheld: boolean | null;
-      body: string | null;
     }>(
       `select e.id, e.org_id as "orgId", e.type, e.thread_id as "threadId", e.message_id as "messageId",
-              e.seq, e.actor_id as "actorId", e.created_at as "createdAt",
-              m.withheld, m.body
+              e.seq, e.actor_id as "actorId", e.created_at as "createdAt", m.withheld
          from outbox_events e left join messages m on m.id = e.message_id
         where e.id = ?`,
       [eventId],
@@ -171,6 +169,19 @@ export class WebhooksRepository {
     );
   }
 
+  /**
+   * The text of a message about to be rendered into payloads, share-locked until the fan-out
+   * commits: a delete (which locks the row for update) then either comes first, and there is no
+   * text to render, or waits and scrubs the deliveries this fan-out wrote.
+   */
+  async lockedBody(messageId: string): Promise<string | null> {
+    const row = await this.db.one<{ body: string | null }>(
+      'select body from messages where id = ? for share',
+      [messageId],
+    );
+    return row?.body ?? null;
+  }
+
   async insertDelivery(input: {
     id: string;
     orgId: string;
@@ -179,10 +190,13 @@ export class WebhooksRepository {
     eventType: EventType;
     webhookId: string;
     payload: string;
+    /** The message whose text the payload carries (so a delete can take it out again). */
+    bodyMessageId: string | null;
   }): Promise<void> {
     await this.db.query(
-      `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload, status, next_attempt_at)
-       values (?, ?, ?, ?, ?, ?, ?, 'pending', now())
+      `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload,
+                                       body_message_id, status, next_attempt_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', now())
        on conflict (event_id, endpoint_id) do nothing`,
       [
         input.id,
@@ -192,6 +206,7 @@ export class WebhooksRepository {
         input.eventType,
         input.webhookId,
         input.payload,
+        input.bodyMessageId,
       ],
     );
   }

@@ -5,10 +5,13 @@ import {
   ISO,
   block,
   countRows,
+  deactivate,
   delay,
   expectProblem,
+  startThread,
   summaryOf,
   unblock,
+  updateSettings,
   withoutInstance,
   type PageJson,
 } from '../support/factories';
@@ -133,6 +136,48 @@ describe('block, unblock and the block list', () => {
     }
     expect((await blocked(alice)).body.data).toEqual([]);
     expectProblem(await block(t, alice, 'not-a-uuid'), 400, 'validation-failed');
+  });
+
+  it('answers a resident for a member hidden from them (hidden, deactivated, or blocking them) exactly like an unknown id, on block, unblock and the list', async () => {
+    const alice = await t.createMember(org);
+    const hidden = await t.createMember(org, { visibility: 'hidden', displayName: 'Hidden Hal' });
+    const gone = await t.createMember(org, { displayName: 'Gone Gus' });
+    await deactivate(t, gone);
+    const blocker = await t.createMember(org, { displayName: 'Blocking Bea' });
+    expect((await block(t, blocker, alice)).status).toBe(201);
+
+    for (const action of [block, unblock]) {
+      const unknown = await action(t, alice, randomUUID());
+      expectProblem(unknown, 404, 'not-found');
+      for (const target of [hidden, gone, blocker]) {
+        const res = await action(t, alice, target);
+        expect({ target: target.displayName, res: withoutInstance(res) }).toEqual({
+          target: target.displayName,
+          res: withoutInstance(unknown),
+        });
+      }
+    }
+    expect((await blocked(alice)).body.data).toEqual([]);
+    expect(await countRows(t, 'user_blocks', 'blocker_id = $1', [alice.userId])).toBe(0);
+  });
+
+  it('lets managers and org admins block hidden members (they see them), and anyone block a member they share a thread with, hidden or not', async () => {
+    const manager = await t.createMember(org, { role: 'manager' });
+    const hidden = await t.createMember(org, { visibility: 'hidden' });
+    expect((await block(t, manager, hidden)).status).toBe(201);
+
+    // Someone who wrote to you and turned hidden afterwards can still be blocked.
+    const alice = await t.createMember(org);
+    const pest = await t.createMember(org);
+    expect((await startThread(t, pest, alice, { body: 'hi' })).status).toBe(201);
+    expect((await updateSettings(t, pest, { visibility: 'hidden' })).status).toBe(200);
+    expect((await block(t, alice, pest)).status).toBe(201);
+    expect((await blocked(alice)).body.data.map((b: BlockedJson) => b.blockedUserId)).toEqual([
+      pest.userId,
+    ]);
+    // And an existing block stays the blocker's to remove, whatever became of the member.
+    await deactivate(t, pest);
+    expect((await unblock(t, alice, pest)).status).toBe(204);
   });
 
   it('refuses unknown body fields (400) and changes nothing', async () => {

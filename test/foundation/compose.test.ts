@@ -11,6 +11,7 @@ const SECRETS = [
   'WEBHOOK_ENCRYPTION_KEY',
   'POSTGRES_PASSWORD',
   'DATABASE_APP_PASSWORD',
+  'DATABASE_WORKER_PASSWORD',
 ];
 
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
@@ -21,6 +22,23 @@ describe('docker-compose.yml', () => {
     const uses = [...COMPOSE.matchAll(new RegExp(`\\$\\{${name}(:?[-?][^}]*)?\\}`, 'g'))];
     expect(uses.length).toBeGreaterThan(0);
     for (const use of uses) expect(use[0]).toMatch(new RegExp(`^\\$\\{${name}:\\?`));
+  });
+
+  it('gives each process only the database password it uses', () => {
+    const service = (name: string) => {
+      const start = COMPOSE.indexOf(`\n  ${name}:\n`);
+      const end = COMPOSE.slice(start + 1).search(/\n {2}[a-z]+:\n|\nvolumes:/);
+      return COMPOSE.slice(start, start + 1 + end);
+    };
+    expect(service('api')).toMatch(/DATABASE_APP_URL: postgres:\/\/rm_app:/);
+    expect(service('worker')).toMatch(/DATABASE_WORKER_URL: postgres:\/\/rm_worker:/);
+    for (const [name, foreign] of [
+      ['api', ['POSTGRES_PASSWORD', 'DATABASE_WORKER_PASSWORD', 'DATABASE_URL:']],
+      ['worker', ['POSTGRES_PASSWORD', 'DATABASE_APP_PASSWORD', 'DATABASE_URL:']],
+    ] as const) {
+      for (const secret of foreign)
+        expect({ name, has: service(name).includes(secret) }).toEqual({ name, has: false });
+    }
   });
 
   it('allows no browser origin unless CORS_ORIGINS is set', () => {

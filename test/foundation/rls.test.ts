@@ -19,6 +19,17 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
 ];
 
+async function bootAndClose(
+  create: () => Promise<{ init(): Promise<unknown>; close(): Promise<void> }>,
+) {
+  const app = await create();
+  try {
+    await app.init();
+  } finally {
+    await app.close().catch(() => undefined);
+  }
+}
+
 describe('row-level security (the second wall)', () => {
   let t: TestApp;
   let app: Client;
@@ -121,6 +132,32 @@ describe('row-level security (the second wall)', () => {
     ]);
   });
 
+  it('lets only the worker role run the relay functions; the API role may run the tenant-scoped ones only', async () => {
+    const { rows } = await owner.query<{ name: string; app: boolean; worker: boolean }>(
+      `select p.proname as name,
+              has_function_privilege('rm_app', p.oid, 'execute') as app,
+              has_function_privilege('rm_worker', p.oid, 'execute') as worker
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'public' and p.proname like 'rm\\_%' order by 1`,
+    );
+    const byRole = (pick: (r: { app: boolean; worker: boolean }) => boolean) =>
+      rows.filter(pick).map((r) => r.name);
+    expect(byRole((r) => r.worker && !r.app)).toEqual([...SECURITY_DEFINER_FUNCTIONS].sort());
+    // Everything else is the tenant-scoped work both run (the worker role inherits rm_app).
+    expect(byRole((r) => !r.worker)).toEqual([]);
+    // PUBLIC may execute nothing of ours.
+    const open = await owner.query<{ name: string }>(
+      `select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'public' and p.proname like 'rm\\_%'
+          and exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                       where a.grantee = 0 and a.privilege_type = 'EXECUTE')`,
+    );
+    expect(open.rows).toEqual([]);
+    await expect(app.query('select * from rm_relay_claim(10)')).rejects.toThrow(
+      /permission denied/,
+    );
+  });
+
   it('sees nothing without a tenant (fail closed)', async () => {
     const { rows } = await app.query('select count(*)::int as n from memberships');
     expect(rows[0].n).toBe(0);
@@ -172,6 +209,21 @@ describe('row-level security (the second wall)', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('refuses to start an API whose role could run the relay, and a worker whose role cannot', async () => {
+    const asWorker = testConfig(t.database, {
+      DATABASE_APP_URL: urlFor(t.database, { name: 'rm_worker', password: 'rm_worker' }),
+    });
+    await expect(bootAndClose(() => createHttpApp(asWorker, { worker: false }))).rejects.toThrow(
+      /role "rm_worker" may run the outbox relay, which only the worker needs/,
+    );
+    const asApp = testConfig(t.database, {
+      DATABASE_WORKER_URL: urlFor(t.database, { name: 'rm_app', password: 'rm_app' }),
+    });
+    await expect(bootAndClose(() => createHttpApp(asApp, { worker: true }))).rejects.toThrow(
+      /role "rm_app" may not run the outbox relay/,
+    );
   });
 
   it('refuses to start when the runtime role could bypass the wall', async () => {

@@ -26,15 +26,22 @@ function run(
 }
 
 describe('starting with a bad production configuration', () => {
-  it.each(['src/main.ts', 'src/worker.ts'])(
-    '%s refuses with one message naming each missing variable',
-    async (entry) => {
-      const { code, output } = await run(entry, { NODE_ENV: 'production' });
+  it.each([
+    ['src/main.ts', 'DATABASE_APP_URL', 'DATABASE_WORKER_URL'],
+    ['src/worker.ts', 'DATABASE_WORKER_URL', 'DATABASE_APP_URL'],
+  ])(
+    '%s refuses with one message naming each missing variable (its own database connection only)',
+    async (entry, connection, notNeeded) => {
+      const { code, output } = await run(entry, {
+        NODE_ENV: 'production',
+        WORKER_ENABLED: 'false',
+      });
       expect(code).toBe(78);
       expect(output).toContain('Invalid configuration');
+      expect(output).not.toContain(notNeeded);
+      expect(output).not.toContain('DATABASE_URL');
       for (const name of [
-        'DATABASE_URL',
-        'DATABASE_APP_URL',
+        connection,
         'JWT_SECRET',
         'OPERATOR_USER',
         'OPERATOR_PASSWORD',

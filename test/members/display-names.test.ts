@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { API, expectProblem } from '../support/factories';
+import { API, expectProblem, recipients } from '../support/factories';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -46,5 +46,21 @@ describe('display names', () => {
     const me = await t.http().get(`${API}/me`).set('authorization', `Bearer ${token}`);
     expect(me.status).toBe(200);
     expect(me.body.displayName).toBe('Zoe R\u00F6ssler');
+  });
+
+  it('the recipient search matches case- and accent-insensitively', async () => {
+    const searcher = await t.createMember(org, { displayName: 'Searching Sam' });
+    for (const name of ['Chloë Müller', 'ÉLODIE Dupré', 'Nandu Ñandú']) await provision(name);
+    const found = async (q: string) =>
+      ((await recipients(t, searcher, { q })).body.data as { displayName: string }[]).map(
+        (m) => m.displayName,
+      );
+    expect(await found('chloe')).toEqual(['Chloë Müller']);
+    expect(await found('MULLER')).toEqual(['Chloë Müller']);
+    expect(await found('elodie')).toEqual(['ÉLODIE Dupré']);
+    expect(await found('dupre')).toEqual(['ÉLODIE Dupré']);
+    expect(await found('Ñandú')).toEqual(['Nandu Ñandú']);
+    expect(await found('e\u0301lodie')).toEqual(['ÉLODIE Dupré']);
+    expect(await found('%')).toEqual([]);
   });
 });

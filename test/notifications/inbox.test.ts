@@ -181,6 +181,36 @@ describe('in-app notifications (worker in-process)', () => {
     ]);
   });
 
+  it('read-all and read neither count nor change the notifications a block hides', async () => {
+    const a = await t.createMember(org);
+    const b = await t.createMember(org);
+    const c = await t.createMember(org);
+    const fromB = await start(b, a);
+    await start(c, a);
+    await drainOutbox(db);
+    await t.http().post(`/api/v1/messages/users/${b.userId}/block`).set(bearer(a)).expect(201);
+    // Hidden while the block lasts: not listed, not counted, not marked read.
+    const hiddenId = (
+      await db.query<{ id: string }>(
+        'select id from notifications where user_id = $1 and thread_id = $2',
+        [a.userId, fromB],
+      )
+    ).rows[0].id;
+    const single = await t.http().post(`/api/v1/notifications/${hiddenId}/read`).set(bearer(a));
+    expect(single.status).toBe(404);
+    const all = await t.http().post('/api/v1/notifications/read-all').set(bearer(a));
+    expect(all.body).toEqual({ updated: 1 });
+    const state = await db.query<{ read_at: Date | null }>(
+      'select read_at from notifications where id = $1',
+      [hiddenId],
+    );
+    expect(state.rows[0].read_at).toBeNull();
+    // After the unblock it is back, still unread.
+    await t.http().delete(`/api/v1/messages/users/${b.userId}/block`).set(bearer(a)).expect(204);
+    const unread = (await inbox(a, '?unreadOnly=true')).data;
+    expect(unread.map((n) => n.id)).toEqual([hiddenId]);
+  });
+
   it('keeps orgs apart', async () => {
     const other = t.createOrg();
     const x = await t.createMember(other);

@@ -214,10 +214,7 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
   let receiver: WebhookReceiver;
   let routes: (OpenApiRoute & { spec: RouteSpec })[];
   let ids: Ids;
-  const members = {} as Record<
-    'p1' | 'p2' | 'n1' | 'n2' | 'admin' | 'demoted' | 'other',
-    Member
-  >;
+  const members = {} as Record<'p1' | 'p2' | 'n1' | 'n2' | 'admin' | 'demoted' | 'other', Member>;
   let serviceToken: string;
 
   beforeAll(async () => {

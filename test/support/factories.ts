@@ -334,7 +334,7 @@ export async function ownerQuery<T extends Record<string, unknown>>(
 /** Rows of a table for one thread (owner view), e.g. to prove a refused request wrote nothing. */
 export async function countRows(
   t: TestApp,
-  table: 'messages' | 'outbox_events' | 'message_threads' | 'message_reads',
+  table: 'messages' | 'outbox_events' | 'message_threads' | 'message_reads' | 'user_blocks',
   where: string,
   params: unknown[],
 ): Promise<number> {

@@ -101,6 +101,81 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
     expect(JSON.parse(receiver.received[0].body).data.body).toBe('shared words');
   });
 
+  it("takes a deleted message's text out of its deliveries: stored payloads, later and manual attempts", async () => {
+    // Every attempt fails, so the delivery is exhausted with the text stored, then retried by hand.
+    receiver.reply = () => ({ status: 500, body: 'down' });
+    const { a, b, admin, endpoint, org } = await setup(['message.created'], {
+      includeMessageBody: true,
+    });
+    const { thread, message } = await startThread(a, b, 'words to take back');
+    const [delivery] = await settled(admin, endpoint.id);
+    expect(delivery.status).toBe('exhausted');
+    expect(receiver.received.at(-1)!.body).toContain('words to take back');
+    const stored = async () =>
+      (
+        await db.query<{ payload: string }>(
+          'select payload from webhook_deliveries where id = $1',
+          [delivery.id],
+        )
+      ).rows[0].payload;
+    expect(await stored()).toContain('words to take back');
+
+    const deleted = await t
+      .http()
+      .delete(`/api/v1/messages/threads/${thread.id}/messages/${message!.id}`)
+      .set(bearer(a));
+    expect(deleted.status).toBe(204);
+    // The stored payload keeps its shape and bytes, without the text.
+    expect(JSON.parse(await stored())).toEqual({
+      type: 'message.created',
+      timestamp: expect.any(String),
+      data: { orgId: org, threadId: thread.id, messageId: message!.id, seq: 1, senderId: a.userId },
+    });
+    expect(await stored()).not.toContain('words to take back');
+
+    receiver.reply = () => ({ status: 200, body: 'ok' });
+    const before = receiver.received.length;
+    const retried = await t
+      .http()
+      .post(`/api/v1/webhooks/deliveries/${delivery.id}/retry`)
+      .set(bearer(admin));
+    expect(retried.status).toBe(202);
+    await eventually(
+      () => Promise.resolve(receiver.received.length > before ? true : undefined),
+      10_000,
+      'the manual retry',
+    );
+    const resent = receiver.received.at(-1)!;
+    expect(resent.body).not.toContain('words to take back');
+    expect(
+      new Webhook(endpoint.secret).verify(resent.body, resent.headers as Record<string, string>),
+    ).toMatchObject({
+      data: { messageId: message!.id },
+    });
+    expect(resent.headers['webhook-id']).toBe(receiver.received[0].headers['webhook-id']);
+  });
+
+  it('keeps no text for a message deleted while its deliveries are being made', async () => {
+    const { a, b, admin, endpoint } = await setup(['message.created', 'message.deleted'], {
+      includeMessageBody: true,
+    });
+    // Deleted at once: whether the fan-out renders before or after the delete (it share-locks the
+    // message, so one waits for the other), no stored payload keeps the text.
+    const { thread, message } = await startThread(a, b, 'gone before rendering');
+    await t
+      .http()
+      .delete(`/api/v1/messages/threads/${thread.id}/messages/${message!.id}`)
+      .set(bearer(a));
+    await settled(admin, endpoint.id, 2);
+    await drainOutbox(db);
+    const { rows } = await db.query<{ payload: string }>(
+      'select payload from webhook_deliveries where endpoint_id = $1',
+      [endpoint.id],
+    );
+    expect(rows.length).toBe(2);
+    for (const row of rows) expect(row.payload).not.toContain('gone before rendering');
+  });
+
   it('retries with the same webhook-id and a fresh signature: fail, fail, succeed', async () => {
     receiver.reply = (_req, i) =>
       i < 2 ? { status: 500, body: 'nope' } : { status: 200, body: 'ok' };

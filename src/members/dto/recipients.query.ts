@@ -8,7 +8,8 @@ import { IsOmittable } from '../../platform/http/decorators';
 
 export class RecipientsQuery extends PageQuery {
   @ApiPropertyOptional({
-    description: 'Case-insensitive search in display names (substring).',
+    description:
+      'Search in display names: a substring, matched case- and accent-insensitively ("zoe" finds "Zoë").',
     example: 'mar',
     maxLength: 100,
   })

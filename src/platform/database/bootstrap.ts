@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
-import { APP_ROLE } from '../../config/app-config';
+import { APP_ROLE, WORKER_ROLE } from '../../config/app-config';
 import { ormOptions } from './orm-options';
 
 /** Creates the database named in the owner URL when it does not exist yet. */
@@ -92,17 +92,31 @@ export function relevantDrift(diffSql: string): string {
 }
 
 /**
- * Lets the app role log in. Development uses a known password so that the derived
- * DATABASE_APP_URL works out of the box; deployments pass DATABASE_APP_PASSWORD to migration:up
- * (or provision the login out of band).
+ * Lets the runtime roles log in: the app role (the API) and the worker role. Development uses
+ * known passwords (the role names) so that the derived DATABASE_APP_URL and DATABASE_WORKER_URL
+ * work out of the box; deployments pass DATABASE_APP_PASSWORD and DATABASE_WORKER_PASSWORD to
+ * migration:up (or provision the logins out of band).
  */
-export async function enableDevAppLogin(ownerUrl: string, password = APP_ROLE): Promise<void> {
+export async function enableDevAppLogin(
+  ownerUrl: string,
+  passwords: { app?: string | null; worker?: string | null } = {
+    app: APP_ROLE,
+    worker: WORKER_ROLE,
+  },
+): Promise<void> {
   const client = new Client({ connectionString: ownerUrl });
   await client.connect();
   try {
-    const literal = (await client.query<{ q: string }>('select quote_literal($1) as q', [password]))
-      .rows[0].q;
-    await client.query(`alter role ${APP_ROLE} login password ${literal}`);
+    for (const [role, password] of [
+      [APP_ROLE, passwords.app],
+      [WORKER_ROLE, passwords.worker],
+    ] as const) {
+      if (!password) continue;
+      const literal = (
+        await client.query<{ q: string }>('select quote_literal($1) as q', [password])
+      ).rows[0].q;
+      await client.query(`alter role ${role} login password ${literal}`);
+    }
   } finally {
     await client.end();
   }

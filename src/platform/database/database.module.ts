@@ -1,6 +1,13 @@
-import { Global, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { Db } from './db.service';
-import { PgPool } from './pg-pool';
+import { DATABASE_RUNTIME, PgPool, type DatabaseRuntime } from './pg-pool';
 import {
   ROLE_FACTS_SQL,
   UnsafeRuntimeRoleError,
@@ -9,10 +16,17 @@ import {
 } from './runtime-role';
 import { TenantRunner } from '../tenancy/tenant-runner.service';
 
-/** Refuses to start when the runtime role could bypass the tenant wall. */
+/**
+ * Refuses to start when the runtime role could bypass the tenant wall, and when it does not fit
+ * the process: a worker's role must be able to run the relay's cross-org functions, an API-only
+ * process's role must not (least privilege: the API never hands out other orgs' ids).
+ */
 @Injectable()
 export class RuntimeRoleCheck implements OnApplicationBootstrap {
-  constructor(private readonly pg: PgPool) {}
+  constructor(
+    private readonly pg: PgPool,
+    @Inject(DATABASE_RUNTIME) private readonly runtime: DatabaseRuntime,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const rows = await this.pg.query<{
@@ -20,6 +34,7 @@ export class RuntimeRoleCheck implements OnApplicationBootstrap {
       superuser: boolean;
       bypass_rls: boolean;
       owned_tables: string[];
+      runs_relay: boolean;
     }>({ sql: ROLE_FACTS_SQL, params: [] });
     const row = rows[0];
     const facts: RoleFacts = {
@@ -27,15 +42,28 @@ export class RuntimeRoleCheck implements OnApplicationBootstrap {
       superuser: row.superuser,
       bypassRls: row.bypass_rls,
       ownedTables: row.owned_tables,
+      runsRelay: row.runs_relay,
     };
-    const reasons = unsafeRoleReasons(facts);
-    if (reasons.length) throw new UnsafeRuntimeRoleError(facts, reasons);
+    const reasons = unsafeRoleReasons(facts, this.runtime.worker ? 'worker' : 'api');
+    if (reasons.length) throw new UnsafeRuntimeRoleError(facts, reasons, this.runtime.worker);
   }
 }
 
 @Global()
-@Module({
-  providers: [PgPool, Db, TenantRunner, RuntimeRoleCheck],
-  exports: [PgPool, Db, TenantRunner],
-})
-export class DatabaseModule {}
+@Module({})
+export class DatabaseModule {
+  /** `runtime`: the connection of this process (the worker's role where the worker runs). */
+  static forRoot(runtime: DatabaseRuntime): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        { provide: DATABASE_RUNTIME, useValue: runtime },
+        PgPool,
+        Db,
+        TenantRunner,
+        RuntimeRoleCheck,
+      ],
+      exports: [PgPool, Db, TenantRunner, DATABASE_RUNTIME],
+    };
+  }
+}

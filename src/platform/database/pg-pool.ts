@@ -5,10 +5,18 @@ import type { AppConfig } from '../../config/app-config';
 import { Problems, ProblemError } from '../http/problem';
 import { prepare, type SqlQuery } from './sql';
 
+/** The runtime connection of this process: the API's role, or the worker's where it runs. */
+export const DATABASE_RUNTIME = Symbol('DATABASE_RUNTIME');
+export interface DatabaseRuntime {
+  url: string;
+  /** This process runs the worker (the relay's cross-org functions need the worker's role). */
+  worker: boolean;
+}
+
 /**
- * The runtime connection pool (as the app role) for the hot paths: node-postgres with bound
- * parameters and prepared statements, no ORM in between. The ORM keeps its own (lazily filled)
- * pool for the few CRUD routes marked @UsesOrm().
+ * The runtime connection pool (as the app role, or the worker role where the worker runs) for the
+ * hot paths: node-postgres with bound parameters and prepared statements, no ORM in between. The
+ * ORM keeps its own (lazily filled) pool for the few CRUD routes marked @UsesOrm().
  */
 @Injectable()
 export class PgPool implements OnApplicationShutdown {
@@ -16,9 +24,12 @@ export class PgPool implements OnApplicationShutdown {
   readonly pool: Pool;
   private lastErrorLog = 0;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(DATABASE_RUNTIME) runtime: DatabaseRuntime,
+  ) {
     this.pool = new Pool({
-      connectionString: config.database.appUrl,
+      connectionString: runtime.url,
       max: config.database.poolMax,
       connectionTimeoutMillis: config.database.acquireTimeoutMs,
       idleTimeoutMillis: 30_000,
