@@ -5,7 +5,7 @@ import {
   ensureDatabase,
   migrateUp,
 } from '../src/platform/database/bootstrap';
-import type { SqlQuery } from '../src/platform/database/db.service';
+import type { SqlQuery } from '../src/platform/tenancy/db.service';
 
 /** The development database and the test databases: the bench never touches them. */
 const FORBIDDEN = /^(resident_messaging|postgres|template[01]|rm_tpl_.*)$/;

@@ -1,5 +1,5 @@
 import { mintToken } from '../src/platform/auth/tokens';
-import type { MemberRole } from '../src/members/membership.entity';
+import type { MemberRole } from '../src/platform/auth/roles';
 import { withOwner } from './db';
 
 export interface LoadUser {

@@ -12,7 +12,7 @@ import { ThreadQueries } from '../src/threads/threads.repository';
 import { DEFAULT_MESSAGE_PAGE } from '../src/messages/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
 import { requestHash } from '../src/messages/idempotency';
-import type { SqlQuery } from '../src/platform/database/db.service';
+import type { SqlQuery } from '../src/platform/tenancy/db.service';
 import { appUrl, positional, withOwner } from './db';
 import { enterTenantQuery } from '../src/platform/tenancy/tenant-runner.service';
 import type { PrincipalRole } from '../src/platform/auth/principal';

@@ -1,6 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { ConfigError, type AppConfig } from './config/app-config';
@@ -10,7 +9,7 @@ import { JwtAuthGuard } from './platform/auth/jwt-auth.guard';
 import { RolesGuard } from './platform/auth/roles.guard';
 import { UnexpectedBodyGuard } from './platform/http/unexpected-body.guard';
 import { DatabaseModule } from './platform/database/database.module';
-import { ormOptions } from './platform/database/orm-options';
+import { TenancyModule } from './platform/tenancy/tenancy.module';
 import { loggerParams } from './platform/logging/logging';
 import { RateLimitModule } from './platform/ratelimit/rate-limit.module';
 import { RedisThrottlerStorage } from './platform/ratelimit/redis-throttler.storage';
@@ -63,14 +62,6 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
-        MikroOrmModule.forRoot({
-          ...ormOptions({
-            url: runtimeUrl,
-            poolMax: config.database.poolMax,
-            acquireTimeoutMs: config.database.acquireTimeoutMs,
-          }),
-          registerRequestContext: false,
-        }),
         RateLimitModule,
         ThrottlerModule.forRootAsync({
           imports: [RateLimitModule],
@@ -96,6 +87,7 @@ export class AppModule {
           }),
         }),
         DatabaseModule.forRoot({ url: runtimeUrl, worker: shape.worker }),
+        TenancyModule,
         QueuesModule.forRoot(config),
         AuthModule,
         OperationsModule,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../platform/database/db.service';
-import type { MemberRole } from '../members/membership.entity';
+import { Db } from '../platform/tenancy/db.service';
+import type { MemberRole } from '../platform/auth/roles';
 
 export interface BlockedRow {
   blockedUserId: string;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, requireOwnerUrl } from '../config/app-config';
 import { loadConfigOrExit } from '../config/app-config';
+import { entities } from '../schema';
 import {
   enableDevAppLogin,
   ensureDatabase,
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'check') {
-    const status = await migrationStatus(ownerUrl);
+    const status = await migrationStatus(ownerUrl, entities);
     if (status.pending.length) {
       console.error(`Pending migrations: ${status.pending.join(', ')} (run npm run migration:up)`);
       process.exitCode = 1;

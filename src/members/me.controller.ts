@@ -1,7 +1,6 @@
 import { Body, Controller, Get, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant } from '../platform/auth/decorators';
-import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import { ApiJsonBody, ApiMemberRoute, ApiProblems, invalidField } from '../platform/http/api-docs';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
@@ -29,7 +28,6 @@ export class MeController {
   }
 
   @Patch('settings')
-  @UsesOrm()
   @ApiOperation({ summary: 'Change my visibility or read-receipt setting' })
   @ApiOkResponse({
     type: MembershipResponse,

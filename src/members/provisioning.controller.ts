@@ -9,7 +9,6 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../platform/auth/decorators';
-import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
 import {
   ApiJsonBody,
   ApiProblems,
@@ -26,7 +25,6 @@ import { MembersService } from './members.service';
 @ApiTags('provisioning')
 @ApiBearerAuth('bearer')
 @Roles('service')
-@UsesOrm()
 @Controller('admin/orgs/:orgId/members/:userId')
 @ApiUuidParam('orgId', 'The org; created on first use.', '0b7c4d9e-6f1a-4c2b-9d3e-5f6a7b8c9d0e')
 @ApiUuidParam(

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant } from '../platform/auth/decorators';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import { ApiCursorQuery, ApiMemberRoute, ApiProblems } from '../platform/http/api-docs';
 import type { Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';

@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentTenant } from '../platform/auth/decorators';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import {
   ApiJsonBody,
   ApiMemberRoute,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Db, type SqlQuery } from '../platform/database/db.service';
-import type { MemberRole } from '../members/membership.entity';
+import { Db, type SqlQuery } from '../platform/tenancy/db.service';
+import type { MemberRole } from '../platform/auth/roles';
 
 /** One side of a direct thread, as needed to render messages and receipts. */
 export interface ParticipantView {

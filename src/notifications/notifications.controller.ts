@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant } from '../platform/auth/decorators';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import {
   ApiCursorQuery,
   ApiMemberRoute,

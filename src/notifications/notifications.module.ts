@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
-import { tuneWorker } from '../platform/queues/worker-tuning';
 import { CreateNotificationsProcessor } from './jobs/create-notifications.processor';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsRepository } from './notifications.repository';
@@ -10,7 +9,6 @@ import { NotificationsService } from './notifications.service';
 export class NotificationsModule {
   /** The processor only where processors run (a worker, or `npm start` with the worker in-process). */
   static register(options: { worker: boolean; config: AppConfig }): DynamicModule {
-    if (options.worker) tuneWorker(CreateNotificationsProcessor, options.config);
     return {
       module: NotificationsModule,
       controllers: [NotificationsController],

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../platform/database/db.service';
-import type { MemberRole } from '../members/membership.entity';
-import type { NotificationType } from './notification.entity';
+import { Db } from '../platform/tenancy/db.service';
+import type { MemberRole } from '../platform/auth/roles';
+import type { NotificationType } from './notification-types';
 
 export interface NotificationRow {
   id: string;

@@ -10,7 +10,7 @@ import { PgPool } from '../platform/database/pg-pool';
 import { Public } from '../platform/auth/decorators';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import { RedisProbe } from './redis-probe.service';
+import { RedisProbe } from '../platform/queues/redis-probe.service';
 import { ApiAnyRoute, ApiProblems } from '../platform/http/api-docs';
 import { workerThread } from './worker-thread-state';
 

@@ -4,7 +4,7 @@ import { PgPool } from '../platform/database/pg-pool';
 import { problemBody, problemFor } from '../platform/http/problem';
 
 const PROBLEM_JSON = 'application/problem+json';
-import { RedisProbe } from './redis-probe.service';
+import { RedisProbe } from '../platform/queues/redis-probe.service';
 
 /**
  * The standalone worker's health endpoints (it serves no API): `GET /health/live` answers while

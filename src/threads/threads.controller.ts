@@ -8,7 +8,7 @@ import {
 } from '../messages/messages.controller';
 import { resolveIdempotencyKey } from '../messages/idempotency';
 import { MessageLimitQuery } from '../messages/dto/messages.query';
-import { CurrentTenant } from '../platform/auth/decorators';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import {
   ApiCursorQuery,
   ApiJsonBody,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Db, type SqlQuery } from '../platform/database/db.service';
-import type { MemberRole } from '../members/membership.entity';
+import { Db, type SqlQuery } from '../platform/tenancy/db.service';
+import type { MemberRole } from '../platform/auth/roles';
 import type { MessageRow, ViewerRow } from '../messages/messages.repository';
 
 /** A thread as its viewer sees it: the viewer state of MessageQueries.viewer, and the list fields. */

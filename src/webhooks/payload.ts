@@ -1,4 +1,4 @@
-import type { EventType } from '../platform/queues/outbox-event.entity';
+import type { EventType } from '../platform/queues/outbox-types';
 
 export interface EventFacts {
   type: EventType;

@@ -9,7 +9,7 @@ import { nextDelayMs } from './retry-policy';
 import { decryptSecret } from './secrets';
 import { webhookHeaders } from './signing';
 import type { Resolver } from './ssrf';
-import type { DeliveryStatus } from './webhook.entities';
+import type { DeliveryStatus } from './webhook-types';
 import { WebhooksRepository, type DeliveryTarget } from './webhooks.repository';
 
 /**

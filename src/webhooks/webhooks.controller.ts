@@ -7,8 +7,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentTenant, Roles } from '../platform/auth/decorators';
-import { UsesOrm } from '../platform/tenancy/uses-orm.decorator';
+import { Roles } from '../platform/auth/decorators';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import {
   ApiCursorQuery,
   ApiJsonBody,
@@ -56,7 +56,6 @@ const ADMINS_ONLY = {
 @ApiMemberRoute()
 @ApiProblems(ADMINS_ONLY)
 @Roles('org_admin')
-@UsesOrm()
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}

@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
-import { tuneWorker } from '../platform/queues/worker-tuning';
 import { WebhooksProcessor } from './jobs/webhooks.processor';
 import {
   WEBHOOK_RESOLVER,
@@ -14,7 +13,6 @@ import { WebhooksService } from './webhooks.service';
 @Module({})
 export class WebhooksModule {
   static register(options: { worker: boolean; config: AppConfig }): DynamicModule {
-    if (options.worker) tuneWorker(WebhooksProcessor, options.config);
     const resolver: ResolverHolder = { resolve: null };
     return {
       module: WebhooksModule,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../platform/database/db.service';
-import type { EventType } from '../platform/queues/outbox-event.entity';
-import type { DeliveryStatus } from './webhook.entities';
+import { Db } from '../platform/tenancy/db.service';
+import type { EventType } from '../platform/queues/outbox-types';
+import type { DeliveryStatus, DisabledReason } from './webhook-types';
 
 export interface DeliveryRow {
   id: string;
@@ -48,9 +48,172 @@ const DELIVERY_COLUMNS = `
   d.next_attempt_at as "nextAttemptAt", d.created_at as "createdAt",
   to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdKey"`;
 
+/** An endpoint as the service reads it (the secrets stay encrypted). */
+export interface EndpointRow {
+  id: string;
+  url: string;
+  description: string | null;
+  events: EventType[];
+  includeMessageBody: boolean;
+  enabled: boolean;
+  disabledReason: DisabledReason | null;
+  secretCiphertext: string;
+  previousSecretCiphertext: string | null;
+  previousSecretExpiresAt: Date | string | null;
+  failingSince: Date | string | null;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+  /** The list's sort key, with microseconds (a cursor must not lose them). */
+  createdKey: string;
+}
+
+const ENDPOINT_COLUMNS = `
+  e.id, e.url, e.description, e.events, e.include_message_body as "includeMessageBody", e.enabled,
+  e.disabled_reason as "disabledReason", e.secret_ciphertext as "secretCiphertext",
+  e.previous_secret_ciphertext as "previousSecretCiphertext",
+  e.previous_secret_expires_at as "previousSecretExpiresAt", e.failing_since as "failingSince",
+  e.created_at as "createdAt", e.updated_at as "updatedAt",
+  to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "createdKey"`;
+
+export interface EndpointChanges {
+  url?: string;
+  events?: EventType[];
+  /** null clears it. */
+  description?: string | null;
+  includeMessageBody?: boolean;
+  enabled?: boolean;
+}
+
 @Injectable()
 export class WebhooksRepository {
   constructor(private readonly db: Db) {}
+
+  async createEndpoint(input: {
+    id: string;
+    orgId: string;
+    url: string;
+    description: string | null;
+    events: EventType[];
+    includeMessageBody: boolean;
+    secretCiphertext: string;
+    createdBy: string;
+  }): Promise<EndpointRow> {
+    const row = await this.db.one<EndpointRow>(
+      `insert into webhook_endpoints as e (id, org_id, url, description, events, include_message_body,
+                                           secret_ciphertext, created_by)
+       values (?, ?, ?, ?, ?::text[], ?, ?, ?)
+       returning ${ENDPOINT_COLUMNS}`,
+      [
+        input.id,
+        input.orgId,
+        input.url,
+        input.description,
+        input.events,
+        input.includeMessageBody,
+        input.secretCiphertext,
+        input.createdBy,
+      ],
+    );
+    return row!;
+  }
+
+  /** The org's endpoints, newest first (index-backed: webhook_endpoints_org_idx). */
+  listEndpoints(
+    orgId: string,
+    limit: number,
+    after: [string, string] | null,
+  ): Promise<EndpointRow[]> {
+    const params: unknown[] = [orgId];
+    let cursor = '';
+    if (after) {
+      cursor = 'and (e.created_at, e.id) < (?::timestamptz, ?::uuid)';
+      params.push(...after);
+    }
+    params.push(limit);
+    return this.db.query<EndpointRow>(
+      `select ${ENDPOINT_COLUMNS} from webhook_endpoints e
+        where e.org_id = ? ${cursor}
+        order by e.created_at desc, e.id desc limit ?`,
+      params,
+    );
+  }
+
+  findEndpoint(orgId: string, id: string): Promise<EndpointRow | null> {
+    return this.db.one<EndpointRow>(
+      `select ${ENDPOINT_COLUMNS} from webhook_endpoints e where e.org_id = ? and e.id = ?`,
+      [orgId, id],
+    );
+  }
+
+  /**
+   * Applies the changes given (others stay). Disabling by hand records why and when; enabling
+   * clears that and forgets the failure streak.
+   */
+  updateEndpoint(orgId: string, id: string, changes: EndpointChanges): Promise<EndpointRow | null> {
+    const enabled = changes.enabled ?? null;
+    return this.db.one<EndpointRow>(
+      `update webhook_endpoints e set
+              url = coalesce(?::text, e.url),
+              events = coalesce(?::text[], e.events),
+              description = case when ?::boolean then ?::text else e.description end,
+              include_message_body = coalesce(?::boolean, e.include_message_body),
+              enabled = coalesce(?::boolean, e.enabled),
+              disabled_reason = case when ?::boolean is distinct from e.enabled and ?::boolean is not null
+                                     then case when ?::boolean then null else 'manual' end
+                                     else e.disabled_reason end,
+              disabled_at = case when ?::boolean is distinct from e.enabled and ?::boolean is not null
+                                 then case when ?::boolean then null else now() end
+                                 else e.disabled_at end,
+              failing_since = case when ?::boolean and not e.enabled then null else e.failing_since end,
+              updated_at = now()
+        where e.org_id = ? and e.id = ?
+        returning ${ENDPOINT_COLUMNS}`,
+      [
+        changes.url ?? null,
+        changes.events ?? null,
+        changes.description !== undefined,
+        changes.description ?? null,
+        changes.includeMessageBody ?? null,
+        enabled,
+        enabled,
+        enabled,
+        enabled,
+        enabled,
+        enabled,
+        enabled,
+        enabled,
+        orgId,
+        id,
+      ],
+    );
+  }
+
+  async removeEndpoint(orgId: string, id: string): Promise<boolean> {
+    const rows = await this.db.query(
+      'delete from webhook_endpoints where org_id = ? and id = ? returning id',
+      [orgId, id],
+    );
+    return rows.length > 0;
+  }
+
+  /** A new secret; the previous one keeps signing until `previousExpiresAt` (null: not at all). */
+  rotateSecret(
+    orgId: string,
+    id: string,
+    secretCiphertext: string,
+    previousExpiresAt: Date | null,
+  ): Promise<EndpointRow | null> {
+    return this.db.one<EndpointRow>(
+      `update webhook_endpoints e set
+              previous_secret_ciphertext = case when ?::timestamptz is null then null else e.secret_ciphertext end,
+              previous_secret_expires_at = ?::timestamptz,
+              secret_ciphertext = ?,
+              updated_at = now()
+        where e.org_id = ? and e.id = ?
+        returning ${ENDPOINT_COLUMNS}`,
+      [previousExpiresAt, previousExpiresAt, secretCiphertext, orgId, id],
+    );
+  }
 
   refreshRoutes(): Promise<unknown> {
     return this.db.query('select rm_refresh_webhook_routes()');

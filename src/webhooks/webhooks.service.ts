@@ -10,7 +10,7 @@ import {
   type Page,
   type PageQuery,
 } from '../platform/http/pagination';
-import { TenantContext, type Tenant } from '../platform/tenancy/tenant-context';
+import type { Tenant } from '../platform/tenancy/tenant-context';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint.dto';
 import type {
   AttemptResponse,
@@ -21,8 +21,7 @@ import type {
 } from './dto/webhook.response';
 import { encryptSecret, generateSecret } from './secrets';
 import { checkWebhookUrl } from './ssrf';
-import { WebhookEndpoint } from './webhook.entities';
-import { WebhooksRepository, type DeliveryRow } from './webhooks.repository';
+import { WebhooksRepository, type DeliveryRow, type EndpointRow } from './webhooks.repository';
 
 /** Webhook endpoints and their delivery log, for org admins. */
 @Injectable()
@@ -34,23 +33,17 @@ export class WebhooksService {
 
   async create(tenant: Tenant, input: CreateEndpointDto): Promise<EndpointWithSecretResponse> {
     const url = await this.checkUrl(input.url);
-    const em = TenantContext.em();
     const secret = generateSecret();
-    const now = new Date();
-    const endpoint = em.create(WebhookEndpoint, {
+    const endpoint = await this.repo.createEndpoint({
       id: uuidv7(),
       orgId: tenant.orgId,
       url,
       description: input.description ?? null,
       events: input.events,
       includeMessageBody: input.includeMessageBody ?? false,
-      enabled: true,
       secretCiphertext: encryptSecret(secret, this.config.webhooks.encryptionKey),
       createdBy: tenant.userId,
-      createdAt: now,
-      updatedAt: now,
     });
-    await em.flush();
     await this.repo.refreshRoutes();
     return { ...toEndpointResponse(endpoint), secret };
   }
@@ -60,21 +53,8 @@ export class WebhooksService {
     const after = query.cursor
       ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
       : null;
-    const em = TenantContext.em();
-    const endpoints = await em.find(
-      WebhookEndpoint,
-      after
-        ? {
-            orgId: tenant.orgId,
-            $or: [
-              { createdAt: { $lt: new Date(after[0]) } },
-              { createdAt: new Date(after[0]), id: { $lt: after[1] } },
-            ],
-          }
-        : { orgId: tenant.orgId },
-      { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 },
-    );
-    return toPage(endpoints, limit, toEndpointResponse, (e) => [e.createdAt.toISOString(), e.id]);
+    const rows = await this.repo.listEndpoints(tenant.orgId, limit + 1, after);
+    return toPage(rows, limit, toEndpointResponse, (e) => [e.createdKey, e.id]);
   }
 
   async get(tenant: Tenant, id: string): Promise<EndpointResponse> {
@@ -82,42 +62,32 @@ export class WebhooksService {
   }
 
   async update(tenant: Tenant, id: string, changes: UpdateEndpointDto): Promise<EndpointResponse> {
-    const endpoint = await this.find(tenant, id);
-    if (changes.url !== undefined) endpoint.url = await this.checkUrl(changes.url);
-    if (changes.events !== undefined) endpoint.events = changes.events;
-    if (changes.description !== undefined) endpoint.description = changes.description;
-    if (changes.includeMessageBody !== undefined)
-      endpoint.includeMessageBody = changes.includeMessageBody;
-    if (changes.enabled !== undefined && changes.enabled !== endpoint.enabled) {
-      endpoint.enabled = changes.enabled;
-      endpoint.disabledReason = changes.enabled ? null : 'manual';
-      endpoint.disabledAt = changes.enabled ? null : new Date();
-      if (changes.enabled) endpoint.failingSince = null;
-    }
-    endpoint.updatedAt = new Date();
-    await TenantContext.em().flush();
+    await this.find(tenant, id);
+    const url = changes.url !== undefined ? await this.checkUrl(changes.url) : undefined;
+    const endpoint = await this.repo.updateEndpoint(tenant.orgId, id, { ...changes, url });
+    if (!endpoint) throw Problems.notFound('Webhook endpoint');
     await this.repo.refreshRoutes();
     return toEndpointResponse(endpoint);
   }
 
   async remove(tenant: Tenant, id: string): Promise<void> {
-    const endpoint = await this.find(tenant, id);
-    const em = TenantContext.em();
-    em.remove(endpoint);
-    await em.flush();
+    if (!(await this.repo.removeEndpoint(tenant.orgId, id))) {
+      throw Problems.notFound('Webhook endpoint');
+    }
     await this.repo.refreshRoutes();
   }
 
   /** A new secret; the previous one keeps signing alongside it for the overlap period. */
   async rotateSecret(tenant: Tenant, id: string): Promise<EndpointWithSecretResponse> {
-    const endpoint = await this.find(tenant, id);
     const secret = generateSecret();
     const overlapMs = this.config.webhooks.secretOverlapHours * 3600_000;
-    endpoint.previousSecretCiphertext = overlapMs > 0 ? endpoint.secretCiphertext : null;
-    endpoint.previousSecretExpiresAt = overlapMs > 0 ? new Date(Date.now() + overlapMs) : null;
-    endpoint.secretCiphertext = encryptSecret(secret, this.config.webhooks.encryptionKey);
-    endpoint.updatedAt = new Date();
-    await TenantContext.em().flush();
+    const endpoint = await this.repo.rotateSecret(
+      tenant.orgId,
+      id,
+      encryptSecret(secret, this.config.webhooks.encryptionKey),
+      overlapMs > 0 ? new Date(Date.now() + overlapMs) : null,
+    );
+    if (!endpoint) throw Problems.notFound('Webhook endpoint');
     return { ...toEndpointResponse(endpoint), secret };
   }
 
@@ -172,8 +142,8 @@ export class WebhooksService {
     return toDeliveryResponse((await this.repo.delivery(deliveryId))!);
   }
 
-  private async find(tenant: Tenant, id: string): Promise<WebhookEndpoint> {
-    const endpoint = await TenantContext.em().findOne(WebhookEndpoint, { id, orgId: tenant.orgId });
+  private async find(tenant: Tenant, id: string): Promise<EndpointRow> {
+    const endpoint = await this.repo.findEndpoint(tenant.orgId, id);
     if (!endpoint) throw Problems.notFound('Webhook endpoint');
     return endpoint;
   }
@@ -187,7 +157,7 @@ export class WebhooksService {
   }
 }
 
-export function toEndpointResponse(e: WebhookEndpoint): EndpointResponse {
+export function toEndpointResponse(e: EndpointRow): EndpointResponse {
   return {
     id: e.id,
     url: e.url,

@@ -1,3 +1,4 @@
+import { entities } from '../../src/schema';
 import { migrationStatus } from '../../src/platform/database/bootstrap';
 import { templateDb, urlFor } from '../support/env';
 
@@ -7,7 +8,7 @@ import { templateDb, urlFor } from '../support/env';
  */
 describe('migrations', () => {
   it('leave nothing pending and match the entities', async () => {
-    const status = await migrationStatus(urlFor(templateDb()));
+    const status = await migrationStatus(urlFor(templateDb()), entities);
     expect(status.pending).toEqual([]);
     expect(status.schemaDrift ? status.driftSql : '').toBe('');
   });

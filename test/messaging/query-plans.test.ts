@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { MessageQueries, type ViewerContext } from '../../src/messages/messages.repository';
 import { ThreadQueries } from '../../src/threads/threads.repository';
-import type { SqlQuery } from '../../src/platform/database/db.service';
+import type { SqlQuery } from '../../src/platform/tenancy/db.service';
 import { urlFor } from '../support/env';
 import { explainAsApp, seqScansOn } from '../support/explain';
 import { startTestApp, type TestApp } from '../support/test-app';

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Client } from 'pg';
-import { Db } from '../../src/platform/database/db.service';
+import { Db } from '../../src/platform/tenancy/db.service';
 import { ConsumerJobRunner } from '../../src/platform/queues/consumer-job';
 import { TenantRunner } from '../../src/platform/tenancy/tenant-runner.service';
 import { CreateNotificationsProcessor } from '../../src/notifications/jobs/create-notifications.processor';

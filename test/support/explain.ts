@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { SqlQuery } from '../../src/platform/database/db.service';
+import type { SqlQuery } from '../../src/platform/tenancy/db.service';
 import { urlFor } from './env';
 
 export interface PlanNode {

@@ -7,7 +7,7 @@ import { loadConfig, type AppConfig } from '../../src/config/app-config';
 import { createHttpApp } from '../../src/http-app';
 import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
 import { mintToken } from '../../src/platform/auth/tokens';
-import type { MemberRole, Visibility } from '../../src/members/membership.entity';
+import type { MemberRole, Visibility } from '../../src/platform/auth/roles';
 import { OWNER_URL, REDIS_URL, runId, templateDb, urlFor } from './env';
 
 export interface Member {

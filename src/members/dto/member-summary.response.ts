@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MEMBER_ROLES, type MemberRole } from '../membership.entity';
+import { MEMBER_ROLES, type MemberRole } from '../../platform/auth/roles';
 
 /** How a member appears to others: in participants, senders and the directory. */
 export class MemberSummary {

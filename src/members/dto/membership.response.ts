@@ -1,5 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
+import {
+  MEMBER_ROLES,
+  VISIBILITIES,
+  type MemberRole,
+  type Visibility,
+} from '../../platform/auth/roles';
 import type { MemberSnapshot } from '../../platform/tenancy/tenant-context';
 
 export class MembershipResponse {

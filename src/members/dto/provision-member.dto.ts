@@ -2,7 +2,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn } from 'class-validator';
 import { cleanDisplayName } from '../../platform/auth/principal';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
-import { MEMBER_ROLES, VISIBILITIES, type MemberRole, type Visibility } from '../membership.entity';
+import {
+  MEMBER_ROLES,
+  VISIBILITIES,
+  type MemberRole,
+  type Visibility,
+} from '../../platform/auth/roles';
 
 export class ProvisionMemberDto {
   @IsText({

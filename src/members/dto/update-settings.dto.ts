@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn } from 'class-validator';
-import { VISIBILITIES, type Visibility } from '../membership.entity';
+import { VISIBILITIES, type Visibility } from '../../platform/auth/roles';
 import { IsOmittable } from '../../platform/http/decorators';
 
 export class UpdateSettingsDto {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MemberSummary } from '../../members/dto/member-summary.response';
 import { PageOf } from '../../platform/http/pagination';
-import { NOTIFICATION_TYPES, type NotificationType } from '../notification.entity';
+import { NOTIFICATION_TYPES, type NotificationType } from '../notification-types';
 
 export class NotificationResponse {
   @ApiProperty({ format: 'uuid', example: '01a2182a-9b53-7a19-b2c7-4e8f0d1a6c35' })

@@ -1,8 +1,7 @@
-import { Processor } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
-  HandlesJobs,
+  Processes,
   JobProcessor,
   requireConsumerPayload,
   type JobHandlers,
@@ -11,8 +10,7 @@ import type { JobPayloads } from '../../platform/queues/queue-catalogue';
 import { NotificationsService } from '../notifications.service';
 
 /** Outbox events → the in-app notifications they cause (idempotent; see rm_process_notifications). */
-@Processor('notifications', { concurrency: 16 })
-@HandlesJobs('create-notifications')
+@Processes('notifications', 16, 'create-notifications')
 export class CreateNotificationsProcessor extends JobProcessor {
   protected readonly handlers: JobHandlers = {
     'create-notifications': (job) => this.create(job),

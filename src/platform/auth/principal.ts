@@ -1,4 +1,4 @@
-import type { MemberRole } from '../../members/membership.entity';
+import type { MemberRole } from './roles';
 
 export type PrincipalRole = MemberRole | 'service';
 export const PRINCIPAL_ROLES: readonly PrincipalRole[] = [

@@ -1,3 +1,4 @@
+import type { EntityClass } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { APP_ROLE, WORKER_ROLE } from '../../config/app-config';
@@ -66,8 +67,15 @@ export interface MigrationStatus {
   driftSql: string;
 }
 
-export async function migrationStatus(ownerUrl: string): Promise<MigrationStatus> {
-  const orm = await MikroORM.init(ormOptions({ url: ownerUrl, poolMax: 2 }));
+/**
+ * Pending migrations, and whether `entities` (the schema model, src/schema) differ from the
+ * migrated schema. The entity list is passed in: the platform knows no domain table.
+ */
+export async function migrationStatus(
+  ownerUrl: string,
+  entities: EntityClass<unknown>[],
+): Promise<MigrationStatus> {
+  const orm = await MikroORM.init(ormOptions({ url: ownerUrl, poolMax: 2 }, entities));
   try {
     const pending = (await orm.getMigrator().getPendingMigrations()).map((m) => m.name);
     const diff = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false });

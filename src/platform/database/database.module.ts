@@ -6,7 +6,6 @@ import {
   type DynamicModule,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Db } from './db.service';
 import { DATABASE_RUNTIME, PgPool, type DatabaseRuntime } from './pg-pool';
 import {
   ROLE_FACTS_SQL,
@@ -14,7 +13,6 @@ import {
   unsafeRoleReasons,
   type RoleFacts,
 } from './runtime-role';
-import { TenantRunner } from '../tenancy/tenant-runner.service';
 
 /**
  * Refuses to start when the runtime role could bypass the tenant wall, and when it does not fit
@@ -56,14 +54,8 @@ export class DatabaseModule {
   static forRoot(runtime: DatabaseRuntime): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [
-        { provide: DATABASE_RUNTIME, useValue: runtime },
-        PgPool,
-        Db,
-        TenantRunner,
-        RuntimeRoleCheck,
-      ],
-      exports: [PgPool, Db, TenantRunner, DATABASE_RUNTIME],
+      providers: [{ provide: DATABASE_RUNTIME, useValue: runtime }, PgPool, RuntimeRoleCheck],
+      exports: [PgPool, DATABASE_RUNTIME],
     };
   }
 }

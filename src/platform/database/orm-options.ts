@@ -1,7 +1,7 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../../migrations';
-import { entities } from './entities';
+import type { EntityClass } from '@mikro-orm/core';
 
 export interface OrmConnection {
   url: string;
@@ -10,10 +10,12 @@ export interface OrmConnection {
 }
 
 /**
- * MikroORM options. The same entity list serves the runtime (app role) and the migration CLI
- * (owner); `migration:check` compares these entities with the migrated schema.
+ * MikroORM options, for the migrator and the schema check only (as the owner): the service itself
+ * runs its SQL through the tenant transaction (platform/tenancy), never through the ORM.
+ * `migration:check` passes the schema model's entities (src/schema) to compare them with the
+ * migrated schema.
  */
-export function ormOptions(conn: OrmConnection): Options {
+export function ormOptions(conn: OrmConnection, entities: EntityClass<unknown>[] = []): Options {
   return defineConfig({
     clientUrl: conn.url,
     entities,

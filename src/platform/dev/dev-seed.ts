@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import type { AppConfig } from '../../config/app-config';
 import { mintToken } from '../auth/tokens';
-import type { MemberRole } from '../../members/membership.entity';
+import type { MemberRole } from '../auth/roles';
 
 /** The demo org a newcomer gets on the first development start. Fixed ids: tokens survive restarts. */
 export const DEMO_ORG_ID = '7e57a000-0000-4000-8000-000000000000';

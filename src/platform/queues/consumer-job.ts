@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { TenantRunner } from '../tenancy/tenant-runner.service';
-import { Db } from '../database/db.service';
-import type { Consumer } from './event-consumer.entity';
+import { Db } from '../tenancy/db.service';
+import type { Consumer } from './outbox-types';
 import type { ConsumerPayload } from './queue-catalogue';
 
 /**

@@ -1,33 +1,35 @@
-import { Logger, SetMetadata } from '@nestjs/common';
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
+import { SetMetadata } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { JobName, JobPayloads } from './queue-catalogue';
 
-export const HANDLES_JOBS = 'rm:handlesJobs';
+export const PROCESSES = 'rm:processes';
 
-/** Declares which catalogue jobs a processor handles (checked at worker start). */
-export const HandlesJobs = (...jobs: JobName[]) => SetMetadata(HANDLES_JOBS, jobs);
+/** What a processor class declares: its queue, how many jobs it runs at once, which jobs. */
+export interface ProcessorDeclaration {
+  queue: string;
+  concurrency: number;
+  jobs: JobName[];
+}
+
+/**
+ * Declares a processor of `queue` handling `jobs` with `concurrency` jobs at once. The worker
+ * (WorkerRegistry) creates one BullMQ worker per declaration, with the lock and stalled-job
+ * settings from the configuration, and refuses to start when a catalogue job has no processor.
+ */
+export const Processes = (queue: string, concurrency: number, ...jobs: JobName[]) =>
+  SetMetadata(PROCESSES, { queue, concurrency, jobs } satisfies ProcessorDeclaration);
 
 export type JobHandlers = { [J in JobName]?: (job: Job<JobPayloads[J]>) => Promise<unknown> };
 
 /** A BullMQ processor that dispatches by job name; an unknown name fails without retries. */
-export abstract class JobProcessor extends WorkerHost {
+export abstract class JobProcessor {
   protected abstract readonly handlers: JobHandlers;
-  private lastErrorLog = 0;
 
-  async process(job: Job): Promise<unknown> {
+  process(job: Job): Promise<unknown> {
     const handler = this.handlers[job.name as JobName] as
       ((job: Job) => Promise<unknown>) | undefined;
-    if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+    if (!handler) return Promise.reject(new UnrecoverableError(`No handler for job ${job.name}`));
     return handler(job);
-  }
-
-  /** Redis being away is expected (the worker reconnects); say so once in a while, not per retry. */
-  @OnWorkerEvent('error')
-  onWorkerError(error: Error): void {
-    if (Date.now() - this.lastErrorLog < 10_000) return;
-    this.lastErrorLog = Date.now();
-    new Logger(this.constructor.name).warn(`worker: ${error.message}`);
   }
 }
 

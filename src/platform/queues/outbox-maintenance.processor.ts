@@ -1,11 +1,10 @@
 import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { Processor } from '@nestjs/bullmq';
 import { PgPool, runPrepared } from '../database/pg-pool';
 import type Redis from 'ioredis';
-import { HandlesJobs, JobProcessor, type JobHandlers } from './job-processor';
+import { JobProcessor, Processes, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
-import type { Consumer } from './event-consumer.entity';
+import type { Consumer } from './outbox-types';
 
 const RECONCILE_EVERY_MS = 15_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -18,8 +17,7 @@ const EXPEDITE_AGAIN_MS = 5_000;
  * Their schedules are (re)declared at start and whenever Redis comes back, because a Redis that
  * restarts empty forgets them.
  */
-@Processor('outbox-relay', { concurrency: 1 })
-@HandlesJobs('reconcile-outbox', 'prune-outbox')
+@Processes('outbox-relay', 1, 'reconcile-outbox', 'prune-outbox')
 export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(OutboxMaintenanceProcessor.name);
 

@@ -16,7 +16,7 @@ import {
 } from './queue-catalogue';
 import { createHash } from 'node:crypto';
 import { QueueRegistry } from './queue-registry';
-import type { Consumer } from './event-consumer.entity';
+import type { Consumer } from './outbox-types';
 
 interface Claimed {
   eventId: string;

@@ -4,6 +4,7 @@ import type { AppConfig } from '../../config/app-config';
 import type { DefaultJobOptions } from 'bullmq';
 import { QUEUES } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
+import { RedisProbe } from './redis-probe.service';
 import { bullConnection } from './redis-connection';
 
 @Global()
@@ -24,8 +25,8 @@ export class QueuesModule {
           })),
         ),
       ],
-      providers: [QueueRegistry],
-      exports: [QueueRegistry, BullModule],
+      providers: [QueueRegistry, RedisProbe],
+      exports: [QueueRegistry, RedisProbe, BullModule],
     };
   }
 }

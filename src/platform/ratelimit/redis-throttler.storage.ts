@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { RateLimiter } from './rate-limiter.service';
+
+/** What ThrottlerStorage.increment answers (the library exports the type only from a dist path). */
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /** @nestjs/throttler storage on the shared Redis counters; fails open. */
 @Injectable()

@@ -11,7 +11,6 @@ import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../http/pagination';
 import { TenantRunner } from './tenant-runner.service';
-import { USES_ORM } from './uses-orm.decorator';
 
 /**
  * Runs every authenticated handler inside a tenant transaction (see TenantRunner). The handler is
@@ -37,18 +36,17 @@ export class TenantContextInterceptor implements NestInterceptor {
     const principal = request.user;
     if (!principal) throw Problems.unauthorized();
     const handle = () => lastValueFrom(next.handle(), { defaultValue: undefined });
-    const orm = this.reflector.getAllAndOverride<boolean>(USES_ORM, targets) ?? false;
 
     if (principal.role === 'service') {
       const orgId = request.params?.orgId;
       if (!orgId || !UUID.test(orgId)) {
         throw Problems.validation([{ field: 'orgId', message: 'orgId must be a UUID' }]);
       }
-      return from(this.runner.run({ orgId: orgId.toLowerCase(), userId: null }, handle, { orm }));
+      return from(this.runner.run({ orgId: orgId.toLowerCase(), userId: null }, handle));
     }
     // Which member roles may call the route is decided on the membership the transaction
     // resolves, never on the token's role claim.
     const roles = this.reflector.getAllAndOverride<PrincipalRole[] | undefined>(ROLES, targets);
-    return from(this.runner.runAsMember(principal, handle, { orm, roles }));
+    return from(this.runner.runAsMember(principal, handle, { roles }));
   }
 }

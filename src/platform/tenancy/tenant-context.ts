@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PoolClient } from 'pg';
-import type { MemberRole, Visibility } from '../../members/membership.entity';
+import type { MemberRole, Visibility } from '../auth/roles';
 
 /** The caller's membership as resolved inside the request's transaction. */
 export interface MemberSnapshot {
@@ -20,6 +19,7 @@ export interface MemberSnapshot {
 export interface Tenant {
   orgId: string;
   userId: string;
+  /** The role the membership stores (never the token's claim). */
   role: MemberRole;
   member: MemberSnapshot;
 }
@@ -30,11 +30,10 @@ export interface TenantScope {
   userId: string | null;
 }
 
-/** One of the two: a raw connection in a transaction (hot paths), or the ORM's transactional EntityManager. */
+/** The unit of work: its scope, the connection its transaction runs on, and the member, if any. */
 export interface TenantStore {
   scope: TenantScope;
-  client?: PoolClient;
-  em?: EntityManager;
+  client: PoolClient;
   tenant?: Tenant;
 }
 
@@ -42,7 +41,7 @@ const storage = new AsyncLocalStorage<TenantStore>();
 
 /**
  * The per-request (or per-job) tenant context: the org and user the transaction was opened for,
- * and the transaction every query of the unit of work must use.
+ * and the connection every query of the unit of work must use.
  */
 export const TenantContext = {
   run<T>(store: TenantStore, fn: () => T): T {
@@ -50,14 +49,6 @@ export const TenantContext = {
   },
   store(): TenantStore | undefined {
     return storage.getStore();
-  },
-  /** The transactional EntityManager of the current tenant scope (routes marked @UsesOrm()). */
-  em(): EntityManager {
-    const store = storage.getStore();
-    if (!store) throw new Error('No tenant transaction: run this inside TenantRunner.');
-    if (!store.em)
-      throw new Error('This unit of work runs without the ORM: mark the route @UsesOrm().');
-    return store.em;
   },
   scope(): TenantScope | undefined {
     return storage.getStore()?.scope;

@@ -1,25 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { MikroORM } from '@mikro-orm/postgresql';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
-import { Problems, ProblemError } from '../http/problem';
 import type { Principal, PrincipalRole } from '../auth/principal';
 import { memberRoleRefusal } from '../auth/roles.guard';
-import { PgPool, translateDbError } from '../database/pg-pool';
+import { PgPool } from '../database/pg-pool';
+import { Problems, ProblemError } from '../http/problem';
 import {
   TenantContext,
   type MemberSnapshot,
   type Tenant,
   type TenantScope,
-  type TenantStore,
 } from './tenant-context';
 
-export interface RunOptions {
-  /** Open the transaction through the ORM (for handlers that use entities). */
-  orm?: boolean;
-}
-
-export interface MemberRunOptions extends RunOptions {
+export interface MemberRunOptions {
   /**
    * The member roles the route is restricted to (its @Roles), checked against the membership as
    * stored once the transaction has resolved it; undefined: every member role.
@@ -31,7 +24,7 @@ const MEMBER_COLUMNS = `user_id as "userId", display_name as "displayName", role
        read_receipts as "readReceipts", receipts_since as "receiptsSince", active,
        created_at as "createdAt", updated_at as "updatedAt"`;
 
-/** The first statement of every member request: sets the tenant and resolves the membership. */
+/** The first statement of every member request, as a bound query (the bench EXPLAINs it). */
 export function enterTenantQuery(principal: Principal, jit: boolean) {
   return {
     sql: `select ${MEMBER_COLUMNS} from rm_enter_tenant(?, ?, ?, ?, ?)`,
@@ -59,34 +52,25 @@ export function beginInScope(scope: TenantScope, literal: Literal): string {
 }
 
 /**
- * Opens a tenant transaction whose first statement sets app.org_id / app.user_id
- * (transaction-local, so nothing leaks to the next user of the pooled connection), and runs `fn`
- * inside the AsyncLocalStorage context. The HTTP interceptor and the job processors both go
- * through here.
+ * The one tenant transaction of the service. Opens a transaction on one pooled connection whose
+ * first statement sets app.org_id / app.user_id (transaction-local, so nothing leaks to the next
+ * user of the connection), and runs `fn` inside the AsyncLocalStorage context holding that
+ * connection (Db runs every repository's SQL on it). The HTTP interceptor and the job processors
+ * both go through here.
  */
 @Injectable()
 export class TenantRunner {
   constructor(
-    private readonly orm: MikroORM,
     private readonly pg: PgPool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Runs `fn` in a transaction scoped to an org (and optionally a user), no membership needed. */
-  run<T>(scope: TenantScope, fn: () => Promise<T>, options: RunOptions = {}): Promise<T> {
-    if (!options.orm) {
-      return this.pg.transaction(
-        (client) => TenantContext.run({ client, scope }, fn),
-        (client) => beginInScope(scope, (v) => client.escapeLiteral(v)),
-      );
-    }
-    return this.ormTransaction(async (em) => {
-      await em.execute('select * from rm_enter_tenant(?, ?, null, null, false)', [
-        scope.orgId,
-        scope.userId,
-      ]);
-      return TenantContext.run({ em, scope }, fn);
-    });
+  run<T>(scope: TenantScope, fn: () => Promise<T>): Promise<T> {
+    return this.pg.transaction(
+      (client) => TenantContext.run({ client, scope }, fn),
+      (client) => beginInScope(scope, (v) => client.escapeLiteral(v)),
+    );
   }
 
   /**
@@ -100,22 +84,6 @@ export class TenantRunner {
     fn: (tenant: Tenant) => Promise<T>,
     options: MemberRunOptions = {},
   ): Promise<T> {
-    return this.enterAsMember(
-      principal,
-      (tenant) => {
-        const refusal = memberRoleRefusal(options.roles, tenant.role);
-        if (refusal) throw Problems.forbidden(refusal);
-        return fn(tenant);
-      },
-      options,
-    );
-  }
-
-  private enterAsMember<T>(
-    principal: Principal,
-    fn: (tenant: Tenant) => Promise<T>,
-    options: RunOptions,
-  ): Promise<T> {
     const orgId = principal.orgId;
     if (!orgId || principal.role === 'service') {
       return Promise.reject(
@@ -124,38 +92,24 @@ export class TenantRunner {
     }
     const jit = this.config.auth.jitProvisioning;
     const scope = { orgId, userId: principal.userId };
-    const proceed = (store: Omit<TenantStore, 'scope'>, member: MemberSnapshot | undefined) => {
-      if (!member) throw Problems.forbidden('You are not a member of this organization.');
-      if (!member.active) {
-        throw new ProblemError(
-          403,
-          'membership-inactive',
-          'Membership inactive',
-          'Your membership in this organization is inactive.',
-        );
-      }
-      const tenant: Tenant = { orgId, userId: principal.userId, role: member.role, member };
-      return TenantContext.run({ ...store, scope, tenant }, () => fn(tenant));
-    };
-    if (!options.orm) {
-      return this.pg.transaction(
-        (client, opened) => proceed({ client }, opened[1]?.rows[0] as MemberSnapshot | undefined),
-        (client) => beginAsMember(principal, jit, (v) => client.escapeLiteral(v)),
-      );
-    }
-    return this.ormTransaction(async (em) => {
-      const query = enterTenantQuery(principal, jit);
-      const [member] = await em.execute<MemberSnapshot[]>(query.sql, query.params, 'all');
-      return proceed({ em }, member);
-    });
-  }
-
-  private async ormTransaction<T>(fn: (em: MikroORM['em']) => Promise<T>): Promise<T> {
-    const em = this.orm.em.fork({ clear: true, useContext: false });
-    try {
-      return await em.transactional((tem) => fn(tem));
-    } catch (error) {
-      throw translateDbError(error);
-    }
+    return this.pg.transaction(
+      (client, opened) => {
+        const member = opened[1]?.rows[0] as MemberSnapshot | undefined;
+        if (!member) throw Problems.forbidden('You are not a member of this organization.');
+        if (!member.active) {
+          throw new ProblemError(
+            403,
+            'membership-inactive',
+            'Membership inactive',
+            'Your membership in this organization is inactive.',
+          );
+        }
+        const refusal = memberRoleRefusal(options.roles, member.role);
+        if (refusal) throw Problems.forbidden(refusal);
+        const tenant: Tenant = { orgId, userId: principal.userId, role: member.role, member };
+        return TenantContext.run({ client, scope, tenant }, () => fn(tenant));
+      },
+      (client) => beginAsMember(principal, jit, (v) => client.escapeLiteral(v)),
+    );
   }
 }

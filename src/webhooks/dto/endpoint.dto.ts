@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
-import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
+import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-types';
 
 const URL_DOC = {
   example: 'https://hooks.example.com/resident-messaging',

@@ -1,13 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { PageOf, PageQuery } from '../../platform/http/pagination';
-import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-event.entity';
+import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-types';
 import {
   DELIVERY_STATUSES,
   DISABLED_REASONS,
   type DeliveryStatus,
   type DisabledReason,
-} from '../webhook.entities';
+} from '../webhook-types';
 import { IsOmittable } from '../../platform/http/decorators';
 
 export class EndpointResponse {

@@ -1,8 +1,7 @@
-import { Processor } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
-  HandlesJobs,
+  Processes,
   JobProcessor,
   requireConsumerPayload,
   requireUuids,
@@ -12,8 +11,7 @@ import type { JobPayloads } from '../../platform/queues/queue-catalogue';
 import { WebhookDispatcher } from '../webhook-dispatcher.service';
 
 /** Webhook fan-out (one job per event) and delivery attempts (one job per attempt). */
-@Processor('webhooks', { concurrency: 32 })
-@HandlesJobs('fan-out-webhooks', 'deliver-webhook')
+@Processes('webhooks', 32, 'fan-out-webhooks', 'deliver-webhook')
 export class WebhooksProcessor extends JobProcessor {
   protected readonly handlers: JobHandlers = {
     'fan-out-webhooks': (job) => this.fanOut(job),

@@ -1,10 +1,11 @@
 import { Check, Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
-import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-event.entity';
-
-export const DELIVERY_STATUSES = ['pending', 'failed', 'succeeded', 'exhausted'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const DISABLED_REASONS = ['manual', 'gone', 'failing'] as const;
-export type DisabledReason = (typeof DISABLED_REASONS)[number];
+import {
+  DELIVERY_STATUSES,
+  DISABLED_REASONS,
+  type DeliveryStatus,
+  type DisabledReason,
+} from '../webhooks/webhook-types';
+import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-types';
 
 @Entity({ tableName: 'webhook_endpoints' })
 @Index({

@@ -1,7 +1,5 @@
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
-
-export const CONSUMERS = ['notifications', 'webhooks'] as const;
-export type Consumer = (typeof CONSUMERS)[number];
+import { CONSUMERS, type Consumer } from '../platform/queues/outbox-types';
 
 /** The state of one consumer's work on one event: PostgreSQL owns it, Redis only dispatches. */
 @Entity({ tableName: 'event_consumers' })

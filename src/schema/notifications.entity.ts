@@ -1,11 +1,5 @@
 import { Check, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
-
-export const NOTIFICATION_TYPES = [
-  'thread.started',
-  'message.received',
-  'webhook.disabled',
-] as const;
-export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+import type { NotificationType } from '../notifications/notification-types';
 
 /** An in-app notification. No message text is ever stored here. */
 @Entity({ tableName: 'notifications' })

@@ -1,9 +1,10 @@
 import { Check, Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
-
-export type MemberRole = 'resident' | 'manager' | 'org_admin';
-export const MEMBER_ROLES: readonly MemberRole[] = ['resident', 'manager', 'org_admin'];
-export type Visibility = 'visible' | 'hidden';
-export const VISIBILITIES: readonly Visibility[] = ['visible', 'hidden'];
+import {
+  MEMBER_ROLES,
+  VISIBILITIES,
+  type MemberRole,
+  type Visibility,
+} from '../platform/auth/roles';
 
 @Entity({ tableName: 'orgs' })
 export class Org {

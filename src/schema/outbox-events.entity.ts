@@ -1,12 +1,5 @@
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
-
-export const EVENT_TYPES = [
-  'thread.created',
-  'message.created',
-  'message.deleted',
-  'message.read',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-types';
 
 /** A domain event written in the same transaction as the change it describes. */
 @Entity({ tableName: 'outbox_events' })
