@@ -25,6 +25,26 @@ export default tseslint.config(
     },
   },
   {
+    // platform/ holds the cross-cutting mechanisms and knows no domain: it never imports a domain
+    // folder, the schema model or the app's entry points (docs/architecture.md, "Layout").
+    files: ['src/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^\\.\\.?/(?:\\.\\./)*(?:members|threads|messages|conversations|blocks|notifications|webhooks|events|operations|schema)(?:/|$)|^\\.\\.?/(?:\\.\\./)*(?:app\\.module|http-app|main|worker)$',
+              message:
+                'src/platform knows no domain: pass what it needs in (a type of platform/, a provider, a parameter).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
