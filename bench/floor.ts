@@ -1,19 +1,17 @@
 import { PostgreSqlPlatform } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { MessageQueries, ThreadQueries } from '../src/conversations/conversations.queries';
 import {
-  MessageQueries,
   toViewerContext,
+  type ThreadRow,
   type ViewerContext,
   type ViewerRow,
-} from '../src/messages/messages.repository';
-import { ThreadQueries, type ThreadRow } from '../src/threads/threads.repository';
-import { viewerOf } from '../src/threads/dto/thread.mapper';
+} from '../src/conversations/conversations.rows';
 import { beginAsMember } from '../src/platform/tenancy/tenant-runner.service';
 import { prepare } from '../src/platform/database/sql';
-import { DEFAULT_MESSAGE_PAGE } from '../src/messages/dto/messages.query';
+import { DEFAULT_MESSAGE_PAGE } from '../src/conversations/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
-import { requestHash } from '../src/messages/idempotency';
+import { requestHash } from '../src/conversations/idempotency';
 import type { SqlQuery } from '../src/platform/tenancy/db.service';
 import type { MemberRole } from '../src/platform/auth/roles';
 import { positional } from './db';
@@ -94,7 +92,6 @@ async function routeStatements(run: Run, op: Operation, member: Member): Promise
         MessageQueries.send({
           threadId: op.thread!.threadId,
           senderId: userId,
-          id: uuidv7(),
           body: op.body!,
           clientMessageId: op.clientMessageId ?? null,
           hash: requestHash(op.body!),
@@ -107,7 +104,7 @@ async function routeStatements(run: Run, op: Operation, member: Member): Promise
     case 'thread-page': {
       const [row] = await run<ThreadRow>(ThreadQueries.one(op.thread!.threadId, userId));
       if (!row) throw new Error('thread-page: not a participant');
-      const ctx = viewerOf(row, meOf(member));
+      const ctx = toViewerContext(row, meOf(member));
       await run(MessageQueries.page(ctx, {}, DEFAULT_MESSAGE_PAGE + 1));
       return;
     }

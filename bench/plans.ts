@@ -1,17 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { MessageQueries, ThreadQueries } from '../src/conversations/conversations.queries';
 import {
-  MessageQueries,
   toViewerContext,
   type ViewerContext,
   type ViewerRow,
-} from '../src/messages/messages.repository';
-import { ThreadQueries } from '../src/threads/threads.repository';
-import { DEFAULT_MESSAGE_PAGE } from '../src/messages/dto/messages.query';
+} from '../src/conversations/conversations.rows';
+import { DEFAULT_MESSAGE_PAGE } from '../src/conversations/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
-import { requestHash } from '../src/messages/idempotency';
+import { requestHash } from '../src/conversations/idempotency';
 import type { SqlQuery } from '../src/platform/tenancy/db.service';
 import { appUrl, positional, withOwner } from './db';
 import { enterTenantQuery } from '../src/platform/tenancy/tenant-runner.service';
@@ -199,9 +198,8 @@ export async function savePlans(
       MessageQueries.send({
         threadId: heavy.threadId,
         senderId: reader.userId,
-        id: uuidv7(),
         body,
-        clientMessageId: `plan-${uuidv7()}`,
+        clientMessageId: `plan-${randomUUID()}`,
         hash: requestHash(body),
         first: false,
       }),

@@ -15,12 +15,12 @@ import { currentFunction } from './sql';
  */
 export const FUNCTION_FILES: [file: string, sha256: string][] = [
   [
-    'platform/database/sql/rm_uuid_v7.sql',
-    '498536e6174c13f9da11ef7fdf1f7f54b054e4ce323096b881b052be6058ee84',
-  ],
-  [
     'platform/database/sql/rm_uuid_v7_at.sql',
     'c711e07c474073cb53d1c4fa2e6284e09b68738e59f7a0350ad6c55bd72a74c2',
+  ],
+  [
+    'platform/database/sql/rm_uuid_v7.sql',
+    '89055e3988b3951890960613bcee26f06035948a77d44f8140b0922b7a40a1fa',
   ],
   [
     'members/sql/rm_enter_tenant.sql',
@@ -40,11 +40,11 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
   ],
   [
     'conversations/sql/rm_start_thread.sql',
-    'fc41c1467cab688fb05bbc16eebc97df86d371e02b389c7ef8148f989326e5ae',
+    'eb3cd339c2c13c9e24d194a96df84639bb2fa8079b67fa0b121bdba74cc3dec4',
   ],
   [
     'conversations/sql/rm_send_message.sql',
-    '650f14c1035e7e32e7ea5ccbb633b01c6f0a61eb5e3c2897a07c5aae8ad9cc3a',
+    'ebd66c4725d1d798145363f672301204a3a2d0f9531391bb8c5619386a6d6646',
   ],
   [
     'conversations/sql/rm_mark_read.sql',
@@ -112,8 +112,8 @@ const APP_FUNCTIONS = [
   'rm_search_fold(text)',
   'rm_after_read(uuid, uuid)',
   'rm_refresh_participant(uuid, uuid)',
-  'rm_start_thread(uuid, uuid, text, uuid)',
-  'rm_send_message(uuid, uuid, uuid, text, text, bytea, boolean)',
+  'rm_start_thread(uuid, text, uuid)',
+  'rm_send_message(uuid, uuid, text, text, bytea, boolean)',
   'rm_mark_read(uuid, uuid, uuid)',
   'rm_payload_without_body(text)',
   'rm_delete_message(uuid, uuid, uuid)',
@@ -125,7 +125,13 @@ const APP_FUNCTIONS = [
 
 export class Migration20261206100000_sql_home extends Migration {
   override up(): void {
+    // Signatures that changed: rm_set_block takes the blocker's role; rm_start_thread and
+    // rm_send_message make their ids themselves (rm_uuid_v7) and no longer take one.
     this.addSql(`drop function if exists rm_set_block(uuid, uuid, boolean)`);
+    this.addSql(`drop function if exists rm_start_thread(uuid, uuid, text, uuid)`);
+    this.addSql(
+      `drop function if exists rm_send_message(uuid, uuid, uuid, text, text, bytea, boolean)`,
+    );
     for (const [file, sha256] of FUNCTION_FILES) this.addSql(currentFunction(file, sha256));
     for (const fn of RELAY_FUNCTIONS) {
       this.addSql(`alter function ${fn} owner to rm_relay`);

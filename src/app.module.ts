@@ -17,8 +17,7 @@ import { UserThrottlerGuard } from './platform/ratelimit/user-throttler.guard';
 import { TenantContextInterceptor } from './platform/tenancy/tenant-context.interceptor';
 import { BlocksModule } from './blocks/blocks.module';
 import { MembersModule } from './members/members.module';
-import { MessagesModule } from './messages/messages.module';
-import { ThreadsModule } from './threads/threads.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
 import { OutboxModule } from './platform/queues/outbox.module';
@@ -92,8 +91,7 @@ export class AppModule {
         AuthModule,
         OperationsModule,
         MembersModule,
-        MessagesModule,
-        ThreadsModule,
+        ConversationsModule,
         BlocksModule,
         OutboxModule.register({ worker: shape.worker, config }),
         NotificationsModule.register({ worker: shape.worker, config }),

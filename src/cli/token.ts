@@ -2,14 +2,13 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config/app-config';
 import { mintToken } from '../platform/auth/tokens';
 import { PRINCIPAL_ROLES, type PrincipalRole } from '../platform/auth/principal';
+import { UUID } from '../platform/ids';
 
 const USAGE = `usage: npm run -s token -- --org <uuid> --user <uuid> [--role resident|manager|org_admin|service] [--name "Ann"] [--days 30]
 
 Mints a development token signed with JWT_SECRET. The first request with it provisions the
 membership (org, user, role, name) just in time. A service token (--role service) takes no --org
 and may call the provisioning API only.`;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);

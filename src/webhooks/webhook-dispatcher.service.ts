@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
@@ -49,15 +48,12 @@ export class WebhookDispatcher {
           ? await this.repo.lockedBody(event.messageId)
           : null;
       for (const endpoint of endpoints) {
-        const id = uuidv7();
         const withBody = endpoint.includeMessageBody && body !== null;
         await this.repo.insertDelivery({
-          id,
           orgId,
           endpointId: endpoint.id,
           eventId,
           eventType: event.type,
-          webhookId: `msg_${id.replace(/-/g, '')}`,
           payload: renderPayload(event, withBody ? body : null),
           bodyMessageId: withBody ? event.messageId : null,
         });

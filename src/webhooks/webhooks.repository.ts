@@ -89,7 +89,6 @@ export class WebhooksRepository {
   constructor(private readonly db: Db) {}
 
   async createEndpoint(input: {
-    id: string;
     orgId: string;
     url: string;
     description: string | null;
@@ -101,10 +100,9 @@ export class WebhooksRepository {
     const row = await this.db.one<EndpointRow>(
       `insert into webhook_endpoints as e (id, org_id, url, description, events, include_message_body,
                                            secret_ciphertext, created_by)
-       values (?, ?, ?, ?, ?::text[], ?, ?, ?)
+       values (rm_uuid_v7(), ?, ?, ?, ?::text[], ?, ?, ?)
        returning ${ENDPOINT_COLUMNS}`,
       [
-        input.id,
         input.orgId,
         input.url,
         input.description,
@@ -345,13 +343,12 @@ export class WebhooksRepository {
     return row?.body ?? null;
   }
 
+  /** One delivery; its webhook-id (`msg_` + the delivery id's hex) is the same on every attempt. */
   async insertDelivery(input: {
-    id: string;
     orgId: string;
     endpointId: string;
     eventId: string;
     eventType: EventType;
-    webhookId: string;
     payload: string;
     /** The message whose text the payload carries (so a delete can take it out again). */
     bodyMessageId: string | null;
@@ -359,15 +356,14 @@ export class WebhooksRepository {
     await this.db.query(
       `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload,
                                        body_message_id, status, next_attempt_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', now())
+       select d.id, ?, ?, ?, ?, 'msg_' || replace(d.id::text, '-', ''), ?, ?, 'pending', now()
+         from (select rm_uuid_v7() as id) d
        on conflict (event_id, endpoint_id) do nothing`,
       [
-        input.id,
         input.orgId,
         input.endpointId,
         input.eventId,
         input.eventType,
-        input.webhookId,
         input.payload,
         input.bodyMessageId,
       ],

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { ProblemError, Problems } from '../platform/http/problem';
@@ -35,7 +34,6 @@ export class WebhooksService {
     const url = await this.checkUrl(input.url);
     const secret = generateSecret();
     const endpoint = await this.repo.createEndpoint({
-      id: uuidv7(),
       orgId: tenant.orgId,
       url,
       description: input.description ?? null,

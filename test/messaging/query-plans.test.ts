@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { MessageQueries, type ViewerContext } from '../../src/messages/messages.repository';
-import { ThreadQueries } from '../../src/threads/threads.repository';
+import { MessageQueries, ThreadQueries } from '../../src/conversations/conversations.queries';
+import type { ViewerContext } from '../../src/conversations/conversations.rows';
 import type { SqlQuery } from '../../src/platform/tenancy/db.service';
 import { urlFor } from '../support/env';
 import { explainAsApp, seqScansOn } from '../support/explain';

@@ -8,13 +8,15 @@
 --   the moment of sending. Both participant rows are then locked in user_id order, the order the
 --   notification worker locks them in, so a send and a worker batch never deadlock.
 -- - createdAt and the UUIDv7 id are taken under the lock, strictly after the previous message's:
---   id and time order agree with seq even when senders race. (p_id is not used.)
+--   id and time order agree with seq even when senders race.
 -- - The send reads everything before it for the sender (a read with its message.read event, except
 --   for a withheld message: an event at its very moment would betray it).
 -- - A withheld message produces no notification and no webhook: its event row is written already
 --   published, so nothing is dispatched; the recipient's row is written either way, so a withheld
 --   send costs what a normal one does.
-create or replace function rm_send_message(p_thread uuid, p_sender uuid, p_id uuid, p_body text, p_client_id text, p_hash bytea, p_first boolean)
+create or replace function rm_send_message(
+  p_thread uuid, p_sender uuid, p_body text, p_client_id text, p_hash bytea, p_first boolean
+)
 returns table (status text, message_id uuid, seq integer, created_at timestamptz)
 language plpgsql as $$
 declare

@@ -3,7 +3,7 @@
 -- (org, ordered pair) makes a concurrent second insert wait, then find the first one's thread.
 -- Residents cannot start threads with hidden members, nor with someone who blocks them: the same
 -- answer as for an unknown member, so a block looks like a member who turned hidden.
-create or replace function rm_start_thread(p_id uuid, p_caller uuid, p_caller_role text, p_recipient uuid)
+create or replace function rm_start_thread(p_caller uuid, p_caller_role text, p_recipient uuid)
 returns table (status text, thread_id uuid)
 language plpgsql as $$
 declare
@@ -15,6 +15,7 @@ declare
   v_caller_blocks boolean;
   v_recipient_blocks boolean;
   v_now timestamptz := now();
+  v_id uuid := rm_uuid_v7();
 begin
   select * into v_recipient from memberships m where m.org_id = v_org and m.user_id = p_recipient;
   if not found or not v_recipient.active then
@@ -52,7 +53,7 @@ begin
   end if;
 
   insert into message_threads (id, org_id, kind, user_low, user_high, created_by, created_at)
-    values (p_id, v_org, 'direct', v_low, v_high, p_caller, v_now)
+    values (v_id, v_org, 'direct', v_low, v_high, p_caller, v_now)
     on conflict (org_id, user_low, user_high) do nothing;
   if not found then
     select t.id into v_thread from message_threads t
@@ -62,11 +63,11 @@ begin
   end if;
 
   insert into thread_participants (org_id, thread_id, user_id, other_user_id, blocks_other, listed, activity_at)
-    values (v_org, p_id, p_caller, p_recipient, false, true, v_now),
+    values (v_org, v_id, p_caller, p_recipient, false, true, v_now),
            -- A thread started by someone the recipient blocks stays out of the recipient's list.
-           (v_org, p_id, p_recipient, p_caller, v_recipient_blocks, not v_recipient_blocks, v_now);
+           (v_org, v_id, p_recipient, p_caller, v_recipient_blocks, not v_recipient_blocks, v_now);
   insert into outbox_events (id, org_id, type, thread_id, actor_id, data, created_at)
-    values (rm_uuid_v7(), v_org, 'thread.created', p_id, p_caller,
+    values (rm_uuid_v7(), v_org, 'thread.created', v_id, p_caller,
             jsonb_build_object('recipientId', p_recipient, 'silent', v_recipient_blocks), v_now);
-  return query select 'created'::text, p_id;
+  return query select 'created'::text, v_id;
 end $$;

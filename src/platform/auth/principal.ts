@@ -1,4 +1,5 @@
 import type { MemberRole } from './roles';
+import { UUID } from '../ids';
 
 export type PrincipalRole = MemberRole | 'service';
 export const PRINCIPAL_ROLES: readonly PrincipalRole[] = [
@@ -40,8 +41,6 @@ export function exceedsMaxAge(
   const issued = typeof claims.iat === 'number' ? claims.iat : nowSeconds;
   return claims.exp - issued > maxAgeSeconds;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Validates the claims of an already verified token. Returns null when they are unusable. */
 export function principalFromClaims(claims: JwtClaims): Principal | null {

@@ -7,7 +7,7 @@ import {
   ApiQuery,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { PROBLEM_BASE, type FieldError } from './problem';
+import { PROBLEM_BASE, type FieldError, type ProblemType } from './problem';
 
 export class FieldErrorSchema {
   @ApiProperty({
@@ -248,11 +248,30 @@ function ApiProblemResponse(status: number, entry: ProblemResponseEntry) {
   };
 }
 
-/** Documents problem-details responses; pass a status or a full description of a specific one. */
-export function ApiProblems(...problems: (number | ProblemDoc)[]) {
+/** A declared problem (defineProblem) as its documentation entry. */
+export function docOf(problem: ProblemType | ProblemDoc): ProblemDoc {
+  if (typeof problem !== 'function') return problem;
+  return {
+    status: problem.status,
+    slug: problem.slug,
+    title: problem.title,
+    detail: problem.detail,
+    description: problem.description,
+    ...(problem.key ? { key: problem.key } : {}),
+    ...(problem.field ? { errors: [{ field: problem.field, message: problem.detail }] } : {}),
+  };
+}
+
+export type ProblemEntry = number | ProblemDoc | ProblemType;
+
+/**
+ * Documents problem-details responses: a status (its generic example), a declared problem
+ * (defineProblem), or a full description of a specific one.
+ */
+export function ApiProblems(...problems: ProblemEntry[]) {
   const byStatus = new Map<number, ProblemDoc[]>();
   for (const p of problems) {
-    const doc = typeof p === 'number' ? { status: p } : p;
+    const doc = typeof p === 'number' ? { status: p } : docOf(p);
     byStatus.set(doc.status, [...(byStatus.get(doc.status) ?? []), doc]);
   }
   return applyDecorators(

@@ -4,6 +4,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Problems } from './problem';
 import { IsCursor, IsOmittable } from './decorators';
+import { UUID } from '../ids';
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
@@ -126,8 +127,6 @@ export function toPage<R, T>(
     nextCursor: more ? encodeCursor(keyOf(slice[slice.length - 1])) : null,
   };
 }
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The same problem as a cursor refused by the DTO's format check (validation-failed). */
 function malformed() {

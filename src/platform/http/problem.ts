@@ -36,6 +36,55 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * One kind of refusal, declared once with everything both the code and the API documentation
+ * need: thrown as `Problem()` (or `Problem({ detail })` where the detail depends on the request),
+ * documented by passing it to @Endpoint({ problems }) / ApiProblems. Nothing is written twice.
+ */
+export interface ProblemSpec {
+  status: number;
+  slug: string;
+  title: string;
+  detail: string;
+  /** When and why the API answers it (the OpenAPI response description). */
+  description: string;
+  /** The input the problem is about: errors[] then names it, with the detail as its message. */
+  field?: string;
+  /** The example's name when a route documents several problems of one status. */
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+export type ProblemType = ProblemSpec &
+  ((overrides?: { detail?: string; headers?: Record<string, string> }) => ProblemError);
+
+export function defineProblem(spec: ProblemSpec): ProblemType {
+  const make = (overrides: { detail?: string; headers?: Record<string, string> } = {}) => {
+    const detail = overrides.detail ?? spec.detail;
+    return new ProblemError(
+      spec.status,
+      spec.slug,
+      spec.title,
+      detail,
+      spec.field ? [{ field: spec.field, message: detail }] : undefined,
+      overrides.headers ?? spec.headers,
+    );
+  };
+  return Object.assign(make, spec);
+}
+
+/** The one 404 of an object kind: every object the caller may not see answers it too. */
+export function notFoundProblem(what: string, description: string, key?: string): ProblemType {
+  return defineProblem({
+    status: 404,
+    slug: 'not-found',
+    title: 'Not found',
+    detail: `${what} was not found.`,
+    description,
+    ...(key ? { key } : {}),
+  });
+}
+
 export const TITLES: Record<number, [slug: string, title: string]> = {
   400: ['bad-request', 'Bad request'],
   401: ['unauthorized', 'Unauthorized'],

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { JobName, JobPayloads } from './queue-catalogue';
+import { UUID } from '../ids';
 
 export const PROCESSES = 'rm:processes';
 
@@ -32,8 +33,6 @@ export abstract class JobProcessor {
     return handler(job);
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A consumer job's payload: an org and 1..n event ids; anything else is poison. */
 export function requireConsumerPayload(job: Job): void {

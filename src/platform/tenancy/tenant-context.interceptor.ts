@@ -9,7 +9,7 @@ import { from, lastValueFrom, type Observable } from 'rxjs';
 import { IS_PUBLIC, ROLES } from '../auth/decorators';
 import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
-import { UUID } from '../http/pagination';
+import { UUID } from '../ids';
 import { TenantRunner } from './tenant-runner.service';
 
 /**

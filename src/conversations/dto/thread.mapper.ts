@@ -1,16 +1,6 @@
-import { toMemberSummary, toMessageResponse } from '../../messages/dto/message.mapper';
-import {
-  toViewerContext,
-  type ParticipantView,
-  type ViewerContext,
-} from '../../messages/messages.repository';
-import type { ThreadRow } from '../threads.repository';
+import { toMemberSummary, toMessageResponse } from './message.mapper';
+import { toViewerContext, type ParticipantView, type ThreadRow } from '../conversations.rows';
 import type { ThreadResponse } from './thread.response';
-
-/** The viewer context of a thread, from its row (saves the separate viewer query). */
-export function viewerOf(row: ThreadRow, me: ParticipantView): ViewerContext {
-  return toViewerContext(row, me);
-}
 
 export function toThreadResponse(row: ThreadRow, me: ParticipantView): ThreadResponse {
   const { other } = toViewerContext(row, me);

@@ -1,4 +1,4 @@
-import type { MessageRow, ParticipantView, ViewerContext } from '../messages.repository';
+import type { MessageRow, ParticipantView, ViewerContext } from '../conversations.rows';
 import { receiptVisible } from '../receipts';
 import type { MemberSummary } from '../../members/dto/member-summary.response';
 import type { MessageResponse } from './message.response';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MemberSummary } from '../../members/dto/member-summary.response';
-import { MessagePageResponse, MessageResponse } from '../../messages/dto/message.response';
+import { MessagePageResponse, MessageResponse } from './message.response';
 import { PageOf } from '../../platform/http/pagination';
 
 export class ThreadResponse {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Problems } from '../platform/http/problem';
+import { ConversationProblems } from './conversations.problems';
 
 const KEY = /^[\x21-\x7E]{1,64}$/;
 
@@ -11,19 +11,10 @@ export function resolveIdempotencyKey(
   bodyKey: string | undefined,
   header: string | string[] | undefined,
 ): string | null {
-  if (Array.isArray(header))
-    throw Problems.badRequest('Send one Idempotency-Key header.', 'Idempotency-Key');
-  if (header !== undefined && !KEY.test(header)) {
-    throw Problems.badRequest(
-      'Idempotency-Key must be 1–64 printable ASCII characters without spaces.',
-      'Idempotency-Key',
-    );
-  }
+  if (Array.isArray(header)) throw ConversationProblems.keyHeaderRepeated();
+  if (header !== undefined && !KEY.test(header)) throw ConversationProblems.keyHeaderMalformed();
   if (bodyKey !== undefined && header !== undefined && bodyKey !== header) {
-    throw Problems.badRequest(
-      'clientMessageId and the Idempotency-Key header differ; send one, or the same value in both.',
-      'clientMessageId',
-    );
+    throw ConversationProblems.keyMismatch();
   }
   return bodyKey ?? header ?? null;
 }

@@ -1,0 +1,176 @@
+import { Injectable } from '@nestjs/common';
+import type { MemberRole } from '../platform/auth/roles';
+import { Db } from '../platform/tenancy/db.service';
+import {
+  MESSAGE_COLUMNS,
+  MessageQueries,
+  SEEN_AT,
+  ThreadQueries,
+  type PageRange,
+  type SendInput,
+} from './conversations.queries';
+import {
+  toViewerContext,
+  type DeleteStatus,
+  type MessageRow,
+  type ParticipantView,
+  type ReadStatus,
+  type SendStatus,
+  type StartStatus,
+  type ThreadRow,
+  type ViewerContext,
+  type ViewerRow,
+} from './conversations.rows';
+
+type RawThreadRow = Omit<ThreadRow, 'lastMessage'> & {
+  mId: string | null;
+  mSeq: number | null;
+  mSender: string | null;
+  mBody: string | null;
+  mClientId: string | null;
+  mCreatedAt: string | null;
+  mDeletedAt: string | null;
+  mSeenAt: string | null;
+};
+
+/** Conversations in the database: the queries of conversations.queries.ts and the sql/ functions. */
+@Injectable()
+export class ConversationsRepository {
+  constructor(private readonly db: Db) {}
+
+  async start(
+    callerId: string,
+    callerRole: MemberRole,
+    recipientId: string,
+  ): Promise<{ status: StartStatus; threadId: string | null }> {
+    const row = await this.db.one<{ status: StartStatus; threadId: string | null }>(
+      `select status, thread_id as "threadId" from rm_start_thread(?, ?, ?)`,
+      [callerId, callerRole, recipientId],
+    );
+    return row!;
+  }
+
+  async list(
+    orgId: string,
+    userId: string,
+    limit: number,
+    after: [activityKey: string, threadId: string] | null,
+  ): Promise<ThreadRow[]> {
+    const rows = await this.db.run<RawThreadRow>(ThreadQueries.list(orgId, userId, limit, after));
+    return rows.map(unpack);
+  }
+
+  async one(threadId: string, userId: string): Promise<ThreadRow | null> {
+    const [row] = await this.db.run<RawThreadRow>(ThreadQueries.one(threadId, userId));
+    return row ? unpack(row) : null;
+  }
+
+  async viewer(threadId: string, viewer: ParticipantView): Promise<ViewerContext | null> {
+    const [row] = await this.db.run<ViewerRow>(MessageQueries.viewer(threadId, viewer.userId));
+    return row ? toViewerContext(row, viewer) : null;
+  }
+
+  /** The seq of a message the viewer can see in this thread, or null. */
+  async visibleSeq(ctx: ViewerContext, messageId: string): Promise<number | null> {
+    const [row] = await this.db.run<{ seq: number }>(MessageQueries.visibleSeq(ctx, messageId));
+    return row?.seq ?? null;
+  }
+
+  page(ctx: ViewerContext, range: PageRange, limit: number): Promise<MessageRow[]> {
+    return this.db.run<MessageRow>(MessageQueries.page(ctx, range, limit));
+  }
+
+  async byId(ctx: ViewerContext, messageId: string): Promise<MessageRow | null> {
+    return this.db.one<MessageRow>(
+      `select ${MESSAGE_COLUMNS}, ${SEEN_AT} as "seenAt"
+         from messages m where m.id = ? and m.thread_id = ?`,
+      [ctx.me.userId, ctx.other.userId, ctx.me.userId, messageId, ctx.threadId],
+    );
+  }
+
+  async send(input: SendInput): Promise<{
+    status: SendStatus;
+    messageId: string | null;
+    seq: number | null;
+    createdAt: string | null;
+  }> {
+    const [row] = await this.db.run<{
+      status: SendStatus;
+      messageId: string | null;
+      seq: number | null;
+      createdAt: string | null;
+    }>(MessageQueries.send(input));
+    return row;
+  }
+
+  /** The thread and recipient of the caller's message sent with this idempotency key, if any. */
+  async byKey(
+    orgId: string,
+    senderId: string,
+    key: string,
+  ): Promise<{ threadId: string; recipientId: string } | null> {
+    return this.db.one<{ threadId: string; recipientId: string }>(
+      `select m.thread_id as "threadId", tp.other_user_id as "recipientId"
+         from messages m
+         join thread_participants tp on tp.thread_id = m.thread_id and tp.user_id = m.sender_id
+        where m.org_id = ? and m.sender_id = ? and m.client_message_id = ?`,
+      [orgId, senderId, key],
+    );
+  }
+
+  async markRead(
+    threadId: string,
+    readerId: string,
+    upTo: string | null,
+  ): Promise<{
+    status: ReadStatus;
+    lastReadMessageId: string | null;
+    lastReadAt: string | null;
+  }> {
+    const row = await this.db.one<{
+      status: ReadStatus;
+      lastReadMessageId: string | null;
+      lastReadAt: string | null;
+    }>(
+      `select status, last_read_message_id as "lastReadMessageId", last_read_at as "lastReadAt"
+         from rm_mark_read(?, ?, ?)`,
+      [threadId, readerId, upTo],
+    );
+    return row!;
+  }
+
+  async delete(threadId: string, messageId: string, userId: string): Promise<DeleteStatus> {
+    const row = await this.db.one<{ status: DeleteStatus }>(
+      `select status from rm_delete_message(?, ?, ?)`,
+      [threadId, messageId, userId],
+    );
+    return row!.status;
+  }
+
+  async unreadCount(orgId: string, userId: string): Promise<{ total: number; threads: number }> {
+    const [row] = await this.db.run<{ total: number; threads: number }>(
+      MessageQueries.unreadCount(orgId, userId),
+    );
+    return row ?? { total: 0, threads: 0 };
+  }
+}
+
+function unpack(row: RawThreadRow): ThreadRow {
+  const { mId, mSeq, mSender, mBody, mClientId, mCreatedAt, mDeletedAt, mSeenAt, ...thread } = row;
+  return {
+    ...thread,
+    lastMessage: mId
+      ? {
+          id: mId,
+          threadId: row.id,
+          seq: mSeq!,
+          senderId: mSender!,
+          body: mBody,
+          clientMessageId: mClientId,
+          createdAt: mCreatedAt!,
+          deletedAt: mDeletedAt,
+          seenAt: mSeenAt,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,255 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import {
+  decodeCursor,
+  pageLimit,
+  toPage,
+  type Page,
+  type PageQuery,
+} from '../platform/http/pagination';
+import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
+import type { Tenant } from '../platform/tenancy/tenant-context';
+import { ConversationProblems as P } from './conversations.problems';
+import { ConversationsRepository } from './conversations.repository';
+import { participantOf, toViewerContext, type ViewerContext } from './conversations.rows';
+import { toMessageResponse } from './dto/message.mapper';
+import type {
+  MessagePageResponse,
+  MessageResponse,
+  ReadResponse,
+  UnreadCountResponse,
+} from './dto/message.response';
+import { DEFAULT_MESSAGE_PAGE, type MessagesQuery } from './dto/messages.query';
+import type { StartThreadDto } from './dto/start-thread.dto';
+import { toThreadResponse } from './dto/thread.mapper';
+import type { ThreadResponse, ThreadViewResponse } from './dto/thread.response';
+import { requestHash } from './idempotency';
+
+export interface SendInput {
+  body: string;
+  /** Already resolved from clientMessageId / Idempotency-Key. */
+  key: string | null;
+  /** The first message of a thread created in this request (one thread.started notification). */
+  first?: boolean;
+}
+
+/**
+ * Conversations, as the controllers use them: direct threads (get-or-create, the caller's list
+ * with previews, one thread with its latest page), messages (send, page, soft delete), the read
+ * pointer and receipts, and unread counts. The rules that must be atomic are in sql/.
+ */
+@Injectable()
+export class ConversationsService {
+  constructor(
+    private readonly repo: ConversationsRepository,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  // ---- threads ----------------------------------------------------------------------------
+
+  async start(
+    tenant: Tenant,
+    input: StartThreadDto,
+    key: string | null,
+  ): Promise<{ created: boolean; thread: ThreadResponse; message?: MessageResponse }> {
+    const recipientId = input.recipientId.toLowerCase();
+    if (recipientId === tenant.userId) throw P.startWithYourself();
+    if (key && input.body === undefined) throw P.keyWithoutBody();
+    // A repeat of a keyed start answers with what it created, even if the recipient could not be
+    // started with any more (deactivated, hidden or blocking since): the message exists.
+    const repeatOf = key ? await this.threadOfKey(tenant, key, recipientId) : null;
+    const result = repeatOf
+      ? { status: 'existing' as const, threadId: repeatOf }
+      : await this.repo.start(tenant.userId, tenant.role, recipientId);
+    if (result.status === 'not-found') throw P.recipientNotFound();
+    if (result.status === 'blocked-by-you') throw P.blockedByYou();
+    const threadId = result.threadId!;
+    const created = result.status === 'created';
+    if (created) await this.countNewThread(tenant);
+
+    let message: MessageResponse | undefined;
+    if (input.body !== undefined) {
+      ({ message } = await this.send(tenant, threadId, { body: input.body, key, first: created }));
+    }
+    const row = await this.repo.one(threadId, tenant.userId);
+    return {
+      created,
+      thread: toThreadResponse(row!, participantOf(tenant)),
+      ...(message ? { message } : {}),
+    };
+  }
+
+  async list(tenant: Tenant, query: PageQuery): Promise<Page<ThreadResponse>> {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor
+      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
+      : null;
+    const rows = await this.repo.list(tenant.orgId, tenant.userId, limit + 1, after);
+    const me = participantOf(tenant);
+    return toPage(
+      rows,
+      limit,
+      (row) => toThreadResponse(row, me),
+      (row) => [row.activityKey, row.id],
+    );
+  }
+
+  async view(tenant: Tenant, threadId: string, limit?: number): Promise<ThreadViewResponse> {
+    const row = await this.repo.one(threadId, tenant.userId);
+    if (!row) throw P.threadNotFound();
+    const me = participantOf(tenant);
+    return {
+      thread: toThreadResponse(row, me),
+      messages: await this.page(toViewerContext(row, me), { limit }),
+    };
+  }
+
+  // ---- messages ---------------------------------------------------------------------------
+
+  /** The thread as the caller sees it; 404 when they are not a participant (or it does not exist). */
+  async context(tenant: Tenant, threadId: string): Promise<ViewerContext> {
+    const ctx = await this.repo.viewer(threadId, participantOf(tenant));
+    if (!ctx) throw P.threadNotFound();
+    return ctx;
+  }
+
+  async messages(
+    tenant: Tenant,
+    threadId: string,
+    query: MessagesQuery,
+  ): Promise<MessagePageResponse> {
+    return this.page(await this.context(tenant, threadId), query);
+  }
+
+  async send(
+    tenant: Tenant,
+    threadId: string,
+    input: SendInput,
+  ): Promise<{ created: boolean; message: MessageResponse }> {
+    const result = await this.repo.send({
+      threadId,
+      senderId: tenant.userId,
+      body: input.body,
+      clientMessageId: input.key,
+      hash: requestHash(input.body),
+      first: input.first ?? false,
+    });
+    switch (result.status) {
+      case 'created':
+        return {
+          created: true,
+          message: {
+            id: result.messageId!,
+            threadId,
+            seq: result.seq!,
+            sender: {
+              userId: tenant.userId,
+              displayName: tenant.member.displayName,
+              role: tenant.role,
+            },
+            body: input.body,
+            clientMessageId: input.key,
+            createdAt: new Date(result.createdAt!).toISOString(),
+            deleted: false,
+            deletedAt: null,
+            seenBy: [],
+          },
+        };
+      case 'repeat': {
+        const ctx = await this.context(tenant, threadId);
+        const row = await this.repo.byId(ctx, result.messageId!);
+        return { created: false, message: toMessageResponse(row!, ctx) };
+      }
+      case 'key-conflict':
+        throw P.keyReused();
+      case 'in-progress':
+        throw P.requestInProgress();
+      case 'not-found':
+        throw P.threadNotFound();
+      case 'blocked-by-you':
+        throw P.blockedByYou();
+      case 'recipient-inactive':
+        throw P.recipientInactive();
+    }
+  }
+
+  async markRead(tenant: Tenant, threadId: string, upTo: string | null): Promise<ReadResponse> {
+    const result = await this.repo.markRead(threadId, tenant.userId, upTo);
+    if (result.status === 'not-found') throw upTo ? P.messageNotFound() : P.threadNotFound();
+    return {
+      threadId,
+      lastReadMessageId: result.lastReadMessageId,
+      readAt: result.lastReadAt ? new Date(result.lastReadAt).toISOString() : null,
+    };
+  }
+
+  async delete(tenant: Tenant, threadId: string, messageId: string): Promise<void> {
+    const status = await this.repo.delete(threadId, messageId, tenant.userId);
+    if (status === 'not-found') throw P.messageNotFound();
+    if (status === 'forbidden') throw P.notSender();
+  }
+
+  unreadCount(tenant: Tenant): Promise<UnreadCountResponse> {
+    return this.repo.unreadCount(tenant.orgId, tenant.userId);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private async page(ctx: ViewerContext, query: MessagesQuery): Promise<MessagePageResponse> {
+    if (query.before && query.after) throw P.beforeAndAfter();
+    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
+    if (query.after) {
+      const afterSeq = await this.cursorSeq(ctx, query.after, 'after');
+      const rows = await this.repo.page(ctx, { afterSeq }, limit);
+      // The `after` message itself is older and visible, so a non-empty page has older messages.
+      return { data: rows.map((r) => toMessageResponse(r, ctx)), nextCursor: rows[0]?.id ?? null };
+    }
+    const beforeSeq = query.before ? await this.cursorSeq(ctx, query.before, 'before') : undefined;
+    const rows = await this.repo.page(ctx, { beforeSeq }, limit + 1);
+    const more = rows.length > limit;
+    const page = (more ? rows.slice(0, limit) : rows).reverse();
+    return {
+      data: page.map((r) => toMessageResponse(r, ctx)),
+      nextCursor: more ? page[0].id : null,
+    };
+  }
+
+  private async cursorSeq(
+    ctx: ViewerContext,
+    id: string,
+    field: 'before' | 'after',
+  ): Promise<number> {
+    const seq = await this.repo.visibleSeq(ctx, id);
+    if (seq === null) throw field === 'before' ? P.beforeNotVisible() : P.afterNotVisible();
+    return seq;
+  }
+
+  /**
+   * The thread a key was already used in by this sender, when that thread is with `recipientId`;
+   * a key used in a thread with someone else is a conflict (422). Null when the key is new.
+   */
+  private async threadOfKey(
+    tenant: Tenant,
+    key: string,
+    recipientId: string,
+  ): Promise<string | null> {
+    const prior = await this.repo.byKey(tenant.orgId, tenant.userId, key);
+    if (!prior) return null;
+    if (prior.recipientId !== recipientId) throw P.keyReused();
+    return prior.threadId;
+  }
+
+  /** New threads are limited per user (30 an hour by default); fails open without Redis. */
+  private async countNewThread(tenant: Tenant): Promise<void> {
+    const limit = this.config.rateLimits.threadsPerHour;
+    const used = await this.limiter.consume(`threads:${tenant.orgId}:${tenant.userId}`, 3600_000);
+    if (used && used.hits > limit) {
+      throw P.threadLimit({
+        detail: `You can start at most ${limit} new threads an hour; retry after the number of seconds in Retry-After.`,
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(used.resetMs / 1000))) },
+      });
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import {
+  ApiJsonBody,
+  ApiProblems,
+  invalidUuid,
+  UNEXPECTED_BODY,
+  type ProblemEntry,
+} from './api-docs';
+
+export interface EndpointSpec {
+  /** The OpenAPI operationId: a plain verb, the typed client's method name (`sendMessage`). */
+  operation: string;
+  summary: string;
+  description?: string;
+  /**
+   * The success answers by status. With one, it is the route's status (HttpCode); with several
+   * (201 created / 200 existed), the handler sets it.
+   */
+  responses: Partial<Record<200 | 201 | 202 | 204, { type?: Type | [Type]; description: string }>>;
+  /** UUID path parameters: a malformed one answers 400 naming it (documented here). */
+  params?: Record<string, { description: string; example: string }>;
+  /**
+   * true: a JSON body (400 malformed, 413, 415 documented); false: no body (a non-empty one is
+   * refused); left out for GET routes.
+   */
+  body?: boolean;
+  /** The Idempotency-Key header, the same key space as clientMessageId. */
+  idempotencyKey?: boolean;
+  /** The opaque `cursor` of a cursor-paginated list, with an example. */
+  cursorExample?: string;
+  /** The refusals this route may answer, beyond those its controller documents for every route. */
+  problems?: ProblemEntry[];
+}
+
+/**
+ * One decorator per route for its API contract: operation, success answers, path parameters,
+ * body, headers and every problem it may answer, so a route reads as one declaration.
+ */
+export function Endpoint(spec: EndpointSpec) {
+  const statuses = Object.keys(spec.responses).map(Number);
+  const params = Object.entries(spec.params ?? {});
+  return applyDecorators(
+    ApiOperation({
+      operationId: spec.operation,
+      summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
+    }),
+    ...(statuses.length === 1 ? [HttpCode(statuses[0])] : []),
+    ...Object.entries(spec.responses).map(([status, r]) =>
+      ApiResponse({
+        status: Number(status),
+        description: r.description,
+        ...(r.type ? { type: r.type } : {}),
+      }),
+    ),
+    ...params.map(([name, p]) =>
+      ApiParam({
+        name,
+        description: p.description,
+        format: 'uuid',
+        type: String,
+        example: p.example,
+      }),
+    ),
+    ...(spec.idempotencyKey
+      ? [
+          ApiHeader({
+            name: 'Idempotency-Key',
+            required: false,
+            description:
+              'Same key space as `clientMessageId` (1–64 printable ASCII characters); if both are given they must match.',
+            example: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+          }),
+        ]
+      : []),
+    ...(spec.cursorExample
+      ? [ApiQuery({ name: 'cursor', required: false, example: spec.cursorExample })]
+      : []),
+    ...(spec.body === true ? [ApiJsonBody()] : []),
+    ApiProblems(
+      ...params.map(([name]) => invalidUuid(name)),
+      ...(spec.body === false ? [UNEXPECTED_BODY] : []),
+      ...(spec.problems ?? []),
+    ),
+  );
+}
