@@ -1,43 +1,23 @@
-import { Controller, Delete, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Controller, Delete, Get, Post, Query, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import {
-  ApiCursorQuery,
-  ApiMemberRoute,
-  ApiProblems,
-  invalidUuid,
-  UNEXPECTED_BODY,
-} from '../platform/http/api-docs';
-import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
+import { ApiMemberRoute } from '../platform/http/api-docs';
+import { UuidParam } from '../platform/http/decorators';
+import { Endpoint } from '../platform/http/endpoint';
 import { PageQuery, type Page } from '../platform/http/pagination';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
+import { BlockProblems as P } from './blocks.problems';
+import { BlocksService } from './blocks.service';
 import {
   BlockResponse,
   BlockedUserPageResponse,
   type BlockedUserResponse,
 } from './dto/block.response';
-import { BlocksService } from './blocks.service';
 
-const MEMBER_NOT_FOUND = {
-  status: 404,
-  detail: 'Member was not found.',
-  description: 'Unknown user, or not a member of your org.',
-};
-const SELF = {
-  status: 400,
-  slug: 'bad-request',
-  title: 'Bad request',
-  detail: 'You cannot block yourself.',
-  errors: [{ field: 'id', message: 'You cannot block yourself.' }],
-  description: 'Blocking yourself.',
-};
+const MEMBER_ID = (description: string) => ({
+  id: { description, example: '7e57a000-0000-4000-8000-0000000000b2' },
+});
 
 @ApiTags('blocks')
 @ApiMemberRoute()
@@ -46,19 +26,21 @@ export class BlocksController {
   constructor(private readonly blocks: BlocksService) {}
 
   @Get('blocked')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'listBlockedUsers',
     summary: 'The members I block',
     description:
       'Newest first, with their display info. Your block list is private: nobody else can observe it.',
+    responses: {
+      200: {
+        type: BlockedUserPageResponse,
+        description: 'A page of the members you block, the most recently blocked first.',
+      },
+    },
+    cursorExample:
+      'WyIyMDI2LTExLTI2VDE1OjEyOjQ0LjczMTAwMFoiLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYjIiXQ',
+    problems: [400],
   })
-  @ApiCursorQuery(
-    'WyIyMDI2LTExLTI2VDE1OjEyOjQ0LjczMTAwMFoiLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYjIiXQ',
-  )
-  @ApiOkResponse({
-    type: BlockedUserPageResponse,
-    description: 'A page of the members you block, the most recently blocked first.',
-  })
-  @ApiProblems(400)
   list(
     @CurrentTenant() tenant: Tenant,
     @Query() query: PageQuery,
@@ -67,15 +49,19 @@ export class BlocksController {
   }
 
   @Post(':id/block')
-  @ApiUuidParam('id', 'The member to block.', '7e57a000-0000-4000-8000-0000000000b2')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'blockUser',
     summary: 'Block a member',
     description:
-      'Their messages to you are accepted for them as usual but withheld from you (for good, even after an unblock); while the block lasts you see none of their messages. They cannot tell: to them you look like a member who turned hidden. Idempotent: a repeated block answers 200 with the original createdAt.',
+      'Their messages to you are accepted for them as usual but withheld from you (for good, even after an unblock); while the block lasts you see none of their messages. They cannot tell: to them you look like a member who turned hidden. You can block anyone you share a thread with and anyone in your directory. Idempotent: a repeated block answers 200 with the original createdAt.',
+    responses: {
+      201: { type: BlockResponse, description: 'Blocked.' },
+      200: { type: BlockResponse, description: 'Already blocked.' },
+    },
+    params: MEMBER_ID('The member to block.'),
+    body: false,
+    problems: [P.blockYourself, P.memberNotFound],
   })
-  @ApiCreatedResponse({ type: BlockResponse, description: 'Blocked.' })
-  @ApiOkResponse({ type: BlockResponse, description: 'Already blocked.' })
-  @ApiProblems(SELF, invalidUuid('id'), UNEXPECTED_BODY, MEMBER_NOT_FOUND)
   async block(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') userId: string,
@@ -87,15 +73,16 @@ export class BlocksController {
   }
 
   @Delete(':id/block')
-  @HttpCode(204)
-  @ApiUuidParam('id', 'The member to unblock.', '7e57a000-0000-4000-8000-0000000000b2')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'unblockUser',
     summary: 'Unblock a member',
     description:
       'Their earlier, non-withheld messages reappear; withheld ones stay withheld. 204 whether or not a block existed.',
+    responses: { 204: { description: 'Not blocked (any more).' } },
+    params: MEMBER_ID('The member to unblock.'),
+    body: false,
+    problems: [P.blockYourself, P.memberNotFound],
   })
-  @ApiNoContentResponse({ description: 'Not blocked (any more).' })
-  @ApiProblems(SELF, invalidUuid('id'), UNEXPECTED_BODY, MEMBER_NOT_FOUND)
   async unblock(@CurrentTenant() tenant: Tenant, @UuidParam('id') userId: string): Promise<void> {
     await this.blocks.unblock(tenant, userId.toLowerCase());
   }

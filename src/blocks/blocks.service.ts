@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Problems } from '../platform/http/problem';
-import {
-  decodeCursor,
-  pageLimit,
-  toPage,
-  type Page,
-  type PageQuery,
-} from '../platform/http/pagination';
+import { BlockProblems } from './blocks.problems';
+import { cursorList, type Page, type PageQuery } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import type { BlockResponse, BlockedUserResponse } from './dto/block.response';
 import { BlocksRepository } from './blocks.repository';
@@ -20,9 +14,9 @@ export class BlocksService {
   constructor(private readonly repo: BlocksRepository) {}
 
   async block(tenant: Tenant, userId: string): Promise<{ created: boolean; block: BlockResponse }> {
-    if (userId === tenant.userId) throw Problems.badRequest('You cannot block yourself.', 'id');
+    if (userId === tenant.userId) throw BlockProblems.blockYourself();
     const result = await this.repo.set(tenant.userId, tenant.role, userId, true);
-    if (result.status === 'not-found') throw Problems.notFound('Member');
+    if (result.status === 'not-found') throw BlockProblems.memberNotFound();
     return {
       created: result.status === 'created',
       block: { blockedUserId: userId, createdAt: new Date(result.createdAt!).toISOString() },
@@ -30,26 +24,23 @@ export class BlocksService {
   }
 
   async unblock(tenant: Tenant, userId: string): Promise<void> {
-    if (userId === tenant.userId) throw Problems.badRequest('You cannot block yourself.', 'id');
+    if (userId === tenant.userId) throw BlockProblems.blockYourself();
     const result = await this.repo.set(tenant.userId, tenant.role, userId, false);
-    if (result.status === 'not-found') throw Problems.notFound('Member');
+    if (result.status === 'not-found') throw BlockProblems.memberNotFound();
   }
 
   async list(tenant: Tenant, query: PageQuery): Promise<Page<BlockedUserResponse>> {
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
-      : null;
-    const rows = await this.repo.list(tenant.orgId, tenant.userId, limit + 1, after);
-    return toPage(
-      rows,
-      limit,
+    return cursorList(
+      query,
+      ['timestamp', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.list(tenant.orgId, tenant.userId, limit, after),
       (r) => ({
         blockedUserId: r.blockedUserId,
         createdAt: new Date(r.createdAt).toISOString(),
         user: { userId: r.blockedUserId, displayName: r.displayName, role: r.role },
       }),
-      (r) => [r.createdKey, r.blockedUserId],
+      (r): [string, string] => [r.createdKey, r.blockedUserId],
     );
   }
 }

@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import {
-  decodeCursor,
-  pageLimit,
-  toPage,
-  type Page,
-  type PageQuery,
-} from '../platform/http/pagination';
+import { cursorList, type Page, type PageQuery } from '../platform/http/pagination';
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P } from './conversations.problems';
@@ -81,18 +75,15 @@ export class ConversationsService {
     };
   }
 
-  async list(tenant: Tenant, query: PageQuery): Promise<Page<ThreadResponse>> {
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
-      : null;
-    const rows = await this.repo.list(tenant.orgId, tenant.userId, limit + 1, after);
+  list(tenant: Tenant, query: PageQuery): Promise<Page<ThreadResponse>> {
     const me = participantOf(tenant);
-    return toPage(
-      rows,
-      limit,
+    return cursorList(
+      query,
+      ['timestamp', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.list(tenant.orgId, tenant.userId, limit, after),
       (row) => toThreadResponse(row, me),
-      (row) => [row.activityKey, row.id],
+      (row): [string, string] => [row.activityKey, row.id],
     );
   }
 

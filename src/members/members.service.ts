@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { MemberSnapshot, Tenant } from '../platform/tenancy/tenant-context';
-import { Problems } from '../platform/http/problem';
+import { MemberProblems } from './members.problems';
 import type { ProvisionMemberDto } from './dto/provision-member.dto';
 import type { UpdateSettingsDto } from './dto/update-settings.dto';
 import type { RecipientsQuery } from './dto/recipients.query';
 import type { MemberSummary } from './dto/member-summary.response';
-import { decodeCursor, pageLimit, toPage, type Page } from '../platform/http/pagination';
+import { cursorList, type Page } from '../platform/http/pagination';
 import { MembersRepository } from './members.repository';
 
 /** Memberships: the caller's own settings and the service provisioning API. */
@@ -14,25 +14,22 @@ export class MembersService {
   constructor(private readonly repo: MembersRepository) {}
 
   /** The recipient directory: who the caller may message. */
-  async recipients(tenant: Tenant, query: RecipientsQuery): Promise<Page<MemberSummary>> {
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['string', 'uuid'])
-      : null;
+  recipients(tenant: Tenant, query: RecipientsQuery): Promise<Page<MemberSummary>> {
     const search = query.q?.trim() || null;
-    const rows = await this.repo.directory({
-      orgId: tenant.orgId,
-      callerId: tenant.userId,
-      staff: tenant.role !== 'resident',
-      search,
-      after,
-      limit: limit + 1,
-    });
-    return toPage(
-      rows,
-      limit,
+    return cursorList(
+      query,
+      ['string', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.directory({
+          orgId: tenant.orgId,
+          callerId: tenant.userId,
+          staff: tenant.role !== 'resident',
+          search,
+          after,
+          limit,
+        }),
       (r) => ({ userId: r.userId, displayName: r.displayName, role: r.role }),
-      (r) => [r.sortKey, r.userId],
+      (r): [string, string] => [r.sortKey, r.userId],
     );
   }
 
@@ -51,6 +48,6 @@ export class MembersService {
 
   /** Soft deactivation: the member's token gets 403 and they cannot be messaged. */
   async deactivate(orgId: string, userId: string): Promise<void> {
-    if (!(await this.repo.deactivate(orgId, userId))) throw Problems.notFound('Member');
+    if (!(await this.repo.deactivate(orgId, userId))) throw MemberProblems.memberNotFound();
   }
 }

@@ -1,25 +1,13 @@
-import { Body, Controller, Delete, HttpCode, Put, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Delete, Put, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../platform/auth/decorators';
-import {
-  ApiJsonBody,
-  ApiProblems,
-  invalidField,
-  invalidUuid,
-  UNEXPECTED_BODY,
-  UNKNOWN_QUERY,
-} from '../platform/http/api-docs';
+import { ApiProblems, invalidField, invalidUuid, UNKNOWN_QUERY } from '../platform/http/api-docs';
+import { Endpoint } from '../platform/http/endpoint';
 import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
 import { MembershipResponse, toMembershipResponse } from './dto/membership.response';
 import { ProvisionMemberDto } from './dto/provision-member.dto';
+import { MemberProblems as P } from './members.problems';
 import { MembersService } from './members.service';
 
 @ApiTags('provisioning')
@@ -37,11 +25,7 @@ import { MembersService } from './members.service';
   invalidUuid('orgId'),
   invalidUuid('userId'),
   401,
-  {
-    status: 403,
-    detail: 'This action requires the role service.',
-    description: 'Not a service token.',
-  },
+  P.serviceOnly,
   429,
   503,
 )
@@ -49,17 +33,23 @@ export class ProvisioningController {
   constructor(private readonly members: MembersService) {}
 
   @Put()
-  @ApiOperation({
+  @Endpoint({
+    operation: 'provisionMember',
     summary: 'Provision or update a member (service tokens only)',
     description:
       'Creates the membership (201) or updates it (200). Updating reactivates a deactivated member.',
+    responses: {
+      201: { type: MembershipResponse, description: 'Created.' },
+      200: { type: MembershipResponse, description: 'Updated (and reactivated).' },
+    },
+    body: true,
+    problems: [
+      invalidField(
+        'role',
+        'role must be one of the following values: resident, manager, org_admin',
+      ),
+    ],
   })
-  @ApiCreatedResponse({ type: MembershipResponse, description: 'Created.' })
-  @ApiOkResponse({ type: MembershipResponse, description: 'Updated (and reactivated).' })
-  @ApiProblems(
-    invalidField('role', 'role must be one of the following values: resident, manager, org_admin'),
-  )
-  @ApiJsonBody()
   async provision(
     @UuidParam('orgId') orgId: string,
     @UuidParam('userId') userId: string,
@@ -76,17 +66,14 @@ export class ProvisioningController {
   }
 
   @Delete()
-  @HttpCode(204)
-  @ApiOperation({
+  @Endpoint({
+    operation: 'deactivateMember',
     summary: 'Deactivate a member (service tokens only)',
     description:
       'Soft: their token gets 403, they cannot be messaged, their messages stay. Provisioning them again reactivates them.',
-  })
-  @ApiNoContentResponse({ description: 'Deactivated (or already inactive).' })
-  @ApiProblems(UNEXPECTED_BODY, {
-    status: 404,
-    detail: 'Member was not found.',
-    description: 'No such member in this org.',
+    responses: { 204: { description: 'Deactivated (or already inactive).' } },
+    body: false,
+    problems: [P.memberNotFound],
   })
   async deactivate(
     @UuidParam('orgId') orgId: string,

@@ -1,15 +1,10 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import {
-  ApiCursorQuery,
-  ApiMemberRoute,
-  ApiProblems,
-  invalidUuid,
-  UNEXPECTED_BODY,
-} from '../platform/http/api-docs';
-import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
+import { Controller, Get, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiMemberRoute, invalidField } from '../platform/http/api-docs';
+import { UuidParam } from '../platform/http/decorators';
+import { Endpoint } from '../platform/http/endpoint';
 import type { Page } from '../platform/http/pagination';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import {
   NotificationPageResponse,
@@ -17,6 +12,7 @@ import {
   ReadAllResponse,
 } from './dto/notification.response';
 import { NotificationsQuery } from './dto/notifications.query';
+import { NotificationProblems as P } from './notifications.problems';
 import { NotificationsService } from './notifications.service';
 
 @ApiTags('notifications')
@@ -26,26 +22,26 @@ export class NotificationsController {
   constructor(private readonly notifications: NotificationsService) {}
 
   @Get()
-  @ApiOperation({
+  @Endpoint({
+    operation: 'listNotifications',
     summary: 'My in-app notifications, latest activity first',
     description:
       'A new thread gives one thread.started; later messages from one sender in one thread coalesce into one unread message.received whose count grows; once it is read, the next message opens a new one. No message text is stored in notifications.',
-  })
-  @ApiCursorQuery(
-    'WyIyMDI2LTExLTI2VDE0OjA5OjQwLjUxMjAwMFoiLCIwMWEyMTgyYS05YjUzLTdhMTktYjJjNy00ZThmMGQxYTZjMzUiXQ',
-  )
-  @ApiOkResponse({
-    type: NotificationPageResponse,
-    description: 'A page of your notifications, the most recently updated first.',
-  })
-  @ApiProblems(400, {
-    status: 400,
-    key: 'invalid-unreadOnly',
-    slug: 'validation-failed',
-    title: 'Validation failed',
-    detail: 'unreadOnly must be true or false',
-    errors: [{ field: 'unreadOnly', message: 'unreadOnly must be true or false' }],
-    description: 'Invalid input (problem details with errors[]).',
+    responses: {
+      200: {
+        type: NotificationPageResponse,
+        description: 'A page of your notifications, the most recently updated first.',
+      },
+    },
+    cursorExample:
+      'WyIyMDI2LTExLTI2VDE0OjA5OjQwLjUxMjAwMFoiLCIwMWEyMTgyYS05YjUzLTdhMTktYjJjNy00ZThmMGQxYTZjMzUiXQ',
+    problems: [
+      400,
+      {
+        ...invalidField('unreadOnly', 'unreadOnly must be true or false'),
+        key: 'invalid-unreadOnly',
+      },
+    ],
   })
   list(
     @CurrentTenant() tenant: Tenant,
@@ -55,32 +51,37 @@ export class NotificationsController {
   }
 
   @Post('read-all')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Mark all my notifications read' })
-  @ApiOkResponse({
-    type: ReadAllResponse,
-    description: 'All your unread notifications are now read; `updated` says how many were.',
+  @Endpoint({
+    operation: 'markAllNotificationsRead',
+    summary: 'Mark all my notifications read',
+    responses: {
+      200: {
+        type: ReadAllResponse,
+        description: 'All your unread notifications are now read; `updated` says how many were.',
+      },
+    },
+    body: false,
   })
-  @ApiProblems(UNEXPECTED_BODY)
   markAllRead(@CurrentTenant() tenant: Tenant): Promise<{ updated: number }> {
     return this.notifications.markAllRead(tenant);
   }
 
   @Post(':id/read')
-  @HttpCode(200)
-  @ApiUuidParam('id', 'The notification.', '01a2182a-9b53-7a19-b2c7-4e8f0d1a6c35')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'markNotificationRead',
     summary: 'Mark one notification read',
     description: 'Idempotent: keeps the first readAt.',
-  })
-  @ApiOkResponse({
-    type: NotificationResponse,
-    description: 'The notification, read (with the first readAt if it already was).',
-  })
-  @ApiProblems(invalidUuid('id'), UNEXPECTED_BODY, {
-    status: 404,
-    detail: 'Notification was not found.',
-    description: 'Unknown, or not yours.',
+    responses: {
+      200: {
+        type: NotificationResponse,
+        description: 'The notification, read (with the first readAt if it already was).',
+      },
+    },
+    params: {
+      id: { description: 'The notification.', example: '01a2182a-9b53-7a19-b2c7-4e8f0d1a6c35' },
+    },
+    body: false,
+    problems: [P.notificationNotFound],
   })
   markRead(
     @CurrentTenant() tenant: Tenant,

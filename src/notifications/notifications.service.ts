@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Problems } from '../platform/http/problem';
-import { decodeCursor, pageLimit, toPage, type Page } from '../platform/http/pagination';
+import { NotificationProblems } from './notifications.problems';
+import { cursorList, type Page } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import type { NotificationResponse } from './dto/notification.response';
 import type { NotificationsQuery } from './dto/notifications.query';
@@ -16,23 +16,19 @@ export class NotificationsService {
   constructor(private readonly repo: NotificationsRepository) {}
 
   async list(tenant: Tenant, query: NotificationsQuery): Promise<Page<NotificationResponse>> {
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
-      : null;
-    const rows = await this.repo.list(
-      tenant.orgId,
-      tenant.userId,
-      query.unreadOnly ?? false,
-      limit + 1,
-      after,
+    return cursorList(
+      query,
+      ['timestamp', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.list(tenant.orgId, tenant.userId, query.unreadOnly ?? false, limit, after),
+      toNotificationResponse,
+      (r): [string, string] => [r.updatedKey, r.id],
     );
-    return toPage(rows, limit, toNotificationResponse, (r) => [r.updatedKey, r.id]);
   }
 
   async markRead(tenant: Tenant, id: string): Promise<NotificationResponse> {
     const row = await this.repo.markRead(tenant.orgId, tenant.userId, id);
-    if (!row) throw Problems.notFound('Notification');
+    if (!row) throw NotificationProblems.notificationNotFound();
     return toNotificationResponse(row);
   }
 

@@ -28,7 +28,7 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process answers' })
   @ApiOkResponse({
     description: 'The process is up.',
     schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } } },
@@ -59,6 +59,7 @@ export class HealthController {
   })
   @HealthCheck()
   @ApiOperation({
+    operationId: 'getReadiness',
     summary: 'Readiness: the database answers',
     description:
       'The API is ready when PostgreSQL answers. Redis is reported under info.redis but does not make the API unready: messages are still accepted and their notifications follow once Redis is back.',

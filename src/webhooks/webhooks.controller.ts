@@ -1,25 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Patch, Post, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { Roles } from '../platform/auth/decorators';
-import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import {
-  ApiCursorQuery,
-  ApiJsonBody,
-  ApiMemberRoute,
-  ApiProblems,
-  invalidField,
-  invalidUuid,
-  UNEXPECTED_BODY,
-} from '../platform/http/api-docs';
-import { ApiUuidParam, UuidParam } from '../platform/http/decorators';
+import { ApiMemberRoute, ApiProblems, invalidField } from '../platform/http/api-docs';
+import { UuidParam } from '../platform/http/decorators';
+import { Endpoint } from '../platform/http/endpoint';
 import { PageQuery, type Page } from '../platform/http/pagination';
+import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint.dto';
 import {
@@ -32,46 +18,40 @@ import {
   EndpointWithSecretResponse,
 } from './dto/webhook.response';
 import { PUBLIC_URL_REQUIRED } from './ssrf';
+import { WebhookProblems as P } from './webhooks.problems';
 import { WebhooksService } from './webhooks.service';
 
-const ENDPOINT_NOT_FOUND = {
-  status: 404,
-  detail: 'Webhook endpoint was not found.',
-  description: 'Unknown endpoint, or one of another org.',
-};
-const DELIVERY_NOT_FOUND = {
-  status: 404,
-  detail: 'Delivery was not found.',
-  description: 'Unknown delivery, or one of another org.',
-};
-const INVALID_ID = invalidUuid('id');
 const INVALID_URL = invalidField('url', PUBLIC_URL_REQUIRED);
-const ADMINS_ONLY = {
-  status: 403,
-  detail: 'This action requires the role org_admin.',
-  description: 'Not an org admin.',
+const ENDPOINT_ID = {
+  id: { description: 'The endpoint.', example: '01a218b4-1d64-760c-9340-8ee79091f7cb' },
+};
+const DELIVERY_ID = {
+  id: { description: 'The delivery.', example: '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21' },
 };
 
 @ApiTags('webhooks')
 @ApiMemberRoute()
-@ApiProblems(ADMINS_ONLY)
+@ApiProblems(P.adminsOnly)
 @Roles('org_admin')
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post('endpoints')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'createWebhookEndpoint',
     summary: 'Register an endpoint',
     description:
       'Deliveries are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>). The `secret` is shown only in this response (and on rotation). See docs/webhooks.md.',
+    responses: {
+      201: {
+        type: EndpointWithSecretResponse,
+        description: 'Registered and enabled. `secret` is shown only here: store it now.',
+      },
+    },
+    body: true,
+    problems: [INVALID_URL],
   })
-  @ApiCreatedResponse({
-    type: EndpointWithSecretResponse,
-    description: 'Registered and enabled. `secret` is shown only here: store it now.',
-  })
-  @ApiProblems(INVALID_URL)
-  @ApiJsonBody()
   create(
     @CurrentTenant() tenant: Tenant,
     @Body() body: CreateEndpointDto,
@@ -80,18 +60,20 @@ export class WebhooksController {
   }
 
   @Get('endpoints')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'listWebhookEndpoints',
     summary: 'List endpoints',
     description: 'Newest first. Secrets are never listed.',
+    responses: {
+      200: {
+        type: EndpointPageResponse,
+        description: 'A page of your org’s endpoints, newest first, without their secrets.',
+      },
+    },
+    cursorExample:
+      'WyIyMDI2LTExLTI2VDE2OjMzOjA2LjkxNFoiLCIwMWEyMThiNC0xZDY0LTc2MGMtOTM0MC04ZWU3OTA5MWY3Y2IiXQ',
+    problems: [400],
   })
-  @ApiCursorQuery(
-    'WyIyMDI2LTExLTI2VDE2OjMzOjA2LjkxNFoiLCIwMWEyMThiNC0xZDY0LTc2MGMtOTM0MC04ZWU3OTA5MWY3Y2IiXQ',
-  )
-  @ApiOkResponse({
-    type: EndpointPageResponse,
-    description: 'A page of your org’s endpoints, newest first, without their secrets.',
-  })
-  @ApiProblems(400)
   list(
     @CurrentTenant() tenant: Tenant,
     @Query() query: PageQuery,
@@ -100,26 +82,34 @@ export class WebhooksController {
   }
 
   @Get('endpoints/:id')
-  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
-  @ApiOperation({ summary: 'Get an endpoint' })
-  @ApiOkResponse({ type: EndpointResponse, description: 'The endpoint, without its secret.' })
-  @ApiProblems(INVALID_ID, ENDPOINT_NOT_FOUND)
+  @Endpoint({
+    operation: 'getWebhookEndpoint',
+    summary: 'Get an endpoint',
+    responses: {
+      200: { type: EndpointResponse, description: 'The endpoint, without its secret.' },
+    },
+    params: ENDPOINT_ID,
+    problems: [P.endpointNotFound],
+  })
   get(@CurrentTenant() tenant: Tenant, @UuidParam('id') id: string): Promise<EndpointResponse> {
     return this.webhooks.get(tenant, id);
   }
 
   @Patch('endpoints/:id')
-  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'updateWebhookEndpoint',
     summary: 'Update an endpoint',
     description: 'Change url, events, description, includeMessageBody, or enable/disable it.',
+    responses: {
+      200: {
+        type: EndpointResponse,
+        description: 'The endpoint as updated; fields left out are unchanged.',
+      },
+    },
+    params: ENDPOINT_ID,
+    body: true,
+    problems: [INVALID_URL, P.endpointNotFound],
   })
-  @ApiOkResponse({
-    type: EndpointResponse,
-    description: 'The endpoint as updated; fields left out are unchanged.',
-  })
-  @ApiProblems(INVALID_ID, INVALID_URL, ENDPOINT_NOT_FOUND)
-  @ApiJsonBody()
   update(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -129,32 +119,36 @@ export class WebhooksController {
   }
 
   @Delete('endpoints/:id')
-  @HttpCode(204)
-  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'deleteWebhookEndpoint',
     summary: 'Delete an endpoint',
     description: 'Its deliveries and their log go with it.',
+    responses: { 204: { description: 'Deleted.' } },
+    params: ENDPOINT_ID,
+    body: false,
+    problems: [P.endpointNotFound],
   })
-  @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, ENDPOINT_NOT_FOUND)
   async remove(@CurrentTenant() tenant: Tenant, @UuidParam('id') id: string): Promise<void> {
     await this.webhooks.remove(tenant, id);
   }
 
   @Post('endpoints/:id/rotate-secret')
-  @HttpCode(200)
-  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'rotateWebhookSecret',
     summary: 'Rotate the signing secret',
     description:
       'Returns the new secret (shown only here). The previous secret keeps signing alongside it (two signatures, space-separated) until `previousSecretExpiresAt` (WEBHOOK_SECRET_OVERLAP_HOURS, 24 h by default).',
+    responses: {
+      200: {
+        type: EndpointWithSecretResponse,
+        description:
+          'The endpoint with its new `secret` (shown only here) and `previousSecretExpiresAt`, until when the old secret still signs.',
+      },
+    },
+    params: ENDPOINT_ID,
+    body: false,
+    problems: [P.endpointNotFound],
   })
-  @ApiOkResponse({
-    type: EndpointWithSecretResponse,
-    description:
-      'The endpoint with its new `secret` (shown only here) and `previousSecretExpiresAt`, until when the old secret still signs.',
-  })
-  @ApiProblems(INVALID_ID, UNEXPECTED_BODY, ENDPOINT_NOT_FOUND)
   rotate(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -163,26 +157,27 @@ export class WebhooksController {
   }
 
   @Get('endpoints/:id/deliveries')
-  @ApiUuidParam('id', 'The endpoint.', '01a218b4-1d64-760c-9340-8ee79091f7cb')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'listWebhookDeliveries',
     summary: 'The endpoint’s deliveries, newest first',
     description: 'Filter with `status`.',
+    responses: {
+      200: {
+        type: DeliveryPageResponse,
+        description: 'A page of the endpoint’s deliveries, newest first.',
+      },
+    },
+    params: ENDPOINT_ID,
+    cursorExample:
+      'WyIyMDI2LTExLTI2VDE2OjM0OjAxLjI3NTAwMFoiLCIwMWEyMThiNC1mMWJiLTdjMmUtOWE1MS0zZDBjNWU4ZjdhMjEiXQ',
+    problems: [
+      invalidField(
+        'status',
+        'status must be one of the following values: pending, failed, succeeded, exhausted',
+      ),
+      P.endpointNotFound,
+    ],
   })
-  @ApiCursorQuery(
-    'WyIyMDI2LTExLTI2VDE2OjM0OjAxLjI3NTAwMFoiLCIwMWEyMThiNC1mMWJiLTdjMmUtOWE1MS0zZDBjNWU4ZjdhMjEiXQ',
-  )
-  @ApiOkResponse({
-    type: DeliveryPageResponse,
-    description: 'A page of the endpoint’s deliveries, newest first.',
-  })
-  @ApiProblems(
-    INVALID_ID,
-    invalidField(
-      'status',
-      'status must be one of the following values: pending, failed, succeeded, exhausted',
-    ),
-    ENDPOINT_NOT_FOUND,
-  )
   deliveries(
     @CurrentTenant() tenant: Tenant,
     @UuidParam('id') id: string,
@@ -192,55 +187,41 @@ export class WebhooksController {
   }
 
   @Get('deliveries/:id/attempts')
-  @ApiUuidParam('id', 'The delivery.', '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'listDeliveryAttempts',
     summary: 'The attempt log of a delivery',
     description:
       'Each attempt with its status code, duration, error and the first 4 KB of the response.',
+    responses: {
+      200: {
+        type: AttemptListResponse,
+        description: 'Every attempt of the delivery, oldest first.',
+      },
+    },
+    params: DELIVERY_ID,
+    problems: [P.deliveryNotFound],
   })
-  @ApiOkResponse({
-    type: AttemptListResponse,
-    description: 'Every attempt of the delivery, oldest first.',
-  })
-  @ApiProblems(INVALID_ID, DELIVERY_NOT_FOUND)
   async attempts(@UuidParam('id') id: string): Promise<AttemptListResponse> {
     return { data: await this.webhooks.attempts(id) };
   }
 
   @Post('deliveries/:id/retry')
-  @HttpCode(202)
-  @ApiUuidParam('id', 'The delivery.', '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21')
-  @ApiOperation({
+  @Endpoint({
+    operation: 'retryWebhookDelivery',
     summary: 'Re-deliver by hand',
     description:
       'The delivery becomes due now and is attempted again, with the same webhook-id. One more attempt even when it was exhausted. Refused (409) while an attempt is under way.',
-  })
-  @ApiAcceptedResponse({
-    type: DeliveryResponse,
-    description:
-      'The delivery, due now: an exhausted one becomes failed, a succeeded one stays succeeded with nextAttemptAt set until the redelivery runs.',
-  })
-  @ApiProblems(
-    INVALID_ID,
-    UNEXPECTED_BODY,
-    DELIVERY_NOT_FOUND,
-    {
-      status: 409,
-      slug: 'endpoint-disabled',
-      title: 'Endpoint disabled',
-      detail:
-        'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
-      description: 'The endpoint is disabled.',
+    responses: {
+      202: {
+        type: DeliveryResponse,
+        description:
+          'The delivery, due now: an exhausted one becomes failed, a succeeded one stays succeeded with nextAttemptAt set until the redelivery runs.',
+      },
     },
-    {
-      status: 409,
-      slug: 'delivery-in-progress',
-      title: 'Delivery in progress',
-      detail:
-        'An attempt of this delivery is under way; retry it once that attempt is logged (GET /api/v1/webhooks/deliveries/{id}/attempts).',
-      description: 'An attempt is dispatched or under way: one attempt at a time.',
-    },
-  )
+    params: DELIVERY_ID,
+    body: false,
+    problems: [P.deliveryNotFound, P.endpointDisabled, P.deliveryInProgress],
+  })
   retry(@UuidParam('id') id: string): Promise<DeliveryResponse> {
     return this.webhooks.retry(id);
   }

@@ -1,14 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import { ProblemError, Problems } from '../platform/http/problem';
-import {
-  decodeCursor,
-  pageLimit,
-  toPage,
-  type Page,
-  type PageQuery,
-} from '../platform/http/pagination';
+import { Problems } from '../platform/http/problem';
+import { WebhookProblems } from './webhooks.problems';
+import { cursorList, type Page, type PageQuery } from '../platform/http/pagination';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint.dto';
 import type {
@@ -46,13 +41,15 @@ export class WebhooksService {
     return { ...toEndpointResponse(endpoint), secret };
   }
 
-  async list(tenant: Tenant, query: PageQuery): Promise<Page<EndpointResponse>> {
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
-      : null;
-    const rows = await this.repo.listEndpoints(tenant.orgId, limit + 1, after);
-    return toPage(rows, limit, toEndpointResponse, (e) => [e.createdKey, e.id]);
+  list(tenant: Tenant, query: PageQuery): Promise<Page<EndpointResponse>> {
+    return cursorList(
+      query,
+      ['timestamp', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.listEndpoints(tenant.orgId, limit, after),
+      toEndpointResponse,
+      (e): [string, string] => [e.createdKey, e.id],
+    );
   }
 
   async get(tenant: Tenant, id: string): Promise<EndpointResponse> {
@@ -63,14 +60,14 @@ export class WebhooksService {
     await this.find(tenant, id);
     const url = changes.url !== undefined ? await this.checkUrl(changes.url) : undefined;
     const endpoint = await this.repo.updateEndpoint(tenant.orgId, id, { ...changes, url });
-    if (!endpoint) throw Problems.notFound('Webhook endpoint');
+    if (!endpoint) throw WebhookProblems.endpointNotFound();
     await this.repo.refreshRoutes();
     return toEndpointResponse(endpoint);
   }
 
   async remove(tenant: Tenant, id: string): Promise<void> {
     if (!(await this.repo.removeEndpoint(tenant.orgId, id))) {
-      throw Problems.notFound('Webhook endpoint');
+      throw WebhookProblems.endpointNotFound();
     }
     await this.repo.refreshRoutes();
   }
@@ -85,7 +82,7 @@ export class WebhooksService {
       encryptSecret(secret, this.config.webhooks.encryptionKey),
       overlapMs > 0 ? new Date(Date.now() + overlapMs) : null,
     );
-    if (!endpoint) throw Problems.notFound('Webhook endpoint');
+    if (!endpoint) throw WebhookProblems.endpointNotFound();
     return { ...toEndpointResponse(endpoint), secret };
   }
 
@@ -95,17 +92,19 @@ export class WebhooksService {
     query: DeliveriesQuery,
   ): Promise<Page<DeliveryResponse>> {
     await this.find(tenant, endpointId);
-    const limit = pageLimit(query.limit);
-    const after = query.cursor
-      ? decodeCursor<[string, string]>(query.cursor, ['timestamp', 'uuid'])
-      : null;
-    const rows = await this.repo.deliveries(endpointId, query.status, limit + 1, after);
-    return toPage(rows, limit, toDeliveryResponse, (r) => [r.createdKey, r.id]);
+    return cursorList(
+      query,
+      ['timestamp', 'uuid'],
+      (limit, after: [string, string] | null) =>
+        this.repo.deliveries(endpointId, query.status, limit, after),
+      toDeliveryResponse,
+      (r): [string, string] => [r.createdKey, r.id],
+    );
   }
 
   async attempts(deliveryId: string): Promise<AttemptResponse[]> {
     const delivery = await this.repo.delivery(deliveryId);
-    if (!delivery) throw Problems.notFound('Delivery');
+    if (!delivery) throw WebhookProblems.deliveryNotFound();
     const rows = await this.repo.attempts(deliveryId);
     return rows.map((a) => ({
       attempt: a.attempt,
@@ -120,29 +119,19 @@ export class WebhooksService {
   /** Re-delivers by hand (same webhook-id): the delivery is due now and the relay dispatches it. */
   async retry(deliveryId: string): Promise<DeliveryResponse> {
     const delivery = await this.repo.delivery(deliveryId);
-    if (!delivery) throw Problems.notFound('Delivery');
+    if (!delivery) throw WebhookProblems.deliveryNotFound();
     if (!delivery.endpointEnabled) {
-      throw new ProblemError(
-        409,
-        'endpoint-disabled',
-        'Endpoint disabled',
-        'The endpoint is disabled; enable it (PATCH enabled=true) before retrying its deliveries.',
-      );
+      throw WebhookProblems.endpointDisabled();
     }
     if (!(await this.repo.scheduleNow(deliveryId))) {
-      throw new ProblemError(
-        409,
-        'delivery-in-progress',
-        'Delivery in progress',
-        'An attempt of this delivery is under way; retry it once that attempt is logged (GET /api/v1/webhooks/deliveries/{id}/attempts).',
-      );
+      throw WebhookProblems.deliveryInProgress();
     }
     return toDeliveryResponse((await this.repo.delivery(deliveryId))!);
   }
 
   private async find(tenant: Tenant, id: string): Promise<EndpointRow> {
     const endpoint = await this.repo.findEndpoint(tenant.orgId, id);
-    if (!endpoint) throw Problems.notFound('Webhook endpoint');
+    if (!endpoint) throw WebhookProblems.endpointNotFound();
     return endpoint;
   }
 

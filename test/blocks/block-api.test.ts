@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   API,
   ISO,
@@ -28,8 +28,7 @@ describe('block, unblock and the block list', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

@@ -1,4 +1,4 @@
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   allMessages,
   allThreads,
@@ -17,8 +17,7 @@ describe('blocking: pages and counts stay whole (AC-3)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   allMessages,
   allThreads,
@@ -22,8 +22,7 @@ describe('blocking: the directory and new threads (AC-3)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   allMessages,
   block,
@@ -20,8 +20,7 @@ describe('blocking while sends are in flight (AC-3)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

@@ -1,4 +1,4 @@
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   API,
   block,
@@ -72,8 +72,7 @@ describe('nothing Bob receives reveals that Alice blocks him (AC-3)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
   });
   afterAll(() => t.close());

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   ISO,
   UUID_V7,
@@ -29,8 +29,7 @@ describe('blocking: withheld and hidden messages (AC-3)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

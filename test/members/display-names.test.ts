@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { API, expectProblem, recipients } from '../support/factories';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, type TestApp, UNTHROTTLED } from '../support/test-app';
 
 /**
  * Display names come from tokens and the provisioning API. Invisible formatting characters
@@ -12,7 +12,7 @@ describe('display names', () => {
   let org: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_READS_PER_SECOND: '1000' });
+    t = await startTestApp(UNTHROTTLED);
     org = t.createOrg();
   });
   afterAll(() => t.close());

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   ISO,
   allMessages,
@@ -13,6 +13,7 @@ import {
   unread,
   viewThread,
   withoutInstance,
+  pair as makePair,
 } from '../support/factories';
 
 describe('soft delete', () => {
@@ -21,19 +22,13 @@ describe('soft delete', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });
   afterAll(() => t.close());
 
-  const pair = async () => {
-    const alice = await t.createMember(org);
-    const bob = await t.createMember(org);
-    const { thread } = await newThread(t, alice, bob);
-    return { alice, bob, threadId: thread.id };
-  };
+  const pair = () => makePair(t, org);
 
   it('lets the sender delete (204, again 204), leaving a tombstone everywhere', async () => {
     const { alice, bob, threadId } = await pair();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   allMessages,
   allThreads,
@@ -15,6 +15,7 @@ import {
   sent,
   startThread,
   type MessageJson,
+  pair as makePair,
 } from '../support/factories';
 
 describe('idempotent send', () => {
@@ -23,19 +24,13 @@ describe('idempotent send', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });
   afterAll(() => t.close());
 
-  const pair = async () => {
-    const alice = await t.createMember(org);
-    const bob = await t.createMember(org);
-    const { thread } = await newThread(t, alice, bob);
-    return { alice, bob, threadId: thread.id };
-  };
+  const pair = () => makePair(t, org);
   const messageCount = (threadId: string) => countRows(t, 'messages', 'thread_id = $1', [threadId]);
   const createdEvents = (messageId: string) =>
     countRows(t, 'outbox_events', `type = 'message.created' and message_id = $1`, [messageId]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   allThreads,
   deactivate,
@@ -29,7 +29,7 @@ describe('the transactional outbox', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
+      ...UNTHROTTLED,
       RATE_LIMIT_THREADS_PER_HOUR: '3',
       // The limit is asserted: a Redis answer slowed by a busy test machine must not fail open.
       RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',

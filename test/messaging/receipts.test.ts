@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   API,
   ISO,
@@ -15,6 +15,7 @@ import {
   unread,
   updateSettings,
   withoutInstance,
+  pair as makePair,
 } from '../support/factories';
 
 describe('read pointer and receipts (AC-2)', () => {
@@ -23,19 +24,13 @@ describe('read pointer and receipts (AC-2)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });
   afterAll(() => t.close());
 
-  const pair = async (options: { readReceipts?: boolean } = {}) => {
-    const alice = await t.createMember(org);
-    const bob = await t.createMember(org, options);
-    const { thread } = await newThread(t, alice, bob);
-    return { alice, bob, threadId: thread.id };
-  };
+  const pair = (options: { readReceipts?: boolean } = {}) => makePair(t, org, options);
   const seenBy = async (viewer: Member, threadId: string) =>
     Object.fromEntries(
       (await allMessages(t, viewer, threadId)).map((m) => [m.body ?? m.id, m.seenBy]),

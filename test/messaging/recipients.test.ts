@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   deactivate,
   directory,
@@ -20,7 +20,7 @@ describe('the recipient directory', () => {
   let named: Record<string, Member>;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_READS_PER_SECOND: '1000' });
+    t = await startTestApp(UNTHROTTLED);
     const org = t.createOrg();
     resident = await t.createMember(org, { displayName: 'Me Myself' });
     manager = await t.createMember(org, { role: 'manager', displayName: 'mona Manager' });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startTestApp, bearer, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   API,
   ISO,
@@ -18,6 +18,7 @@ import {
   unread,
   viewThread,
   type MessageJson,
+  pair as makePair,
 } from '../support/factories';
 
 describe('sending and paging messages (AC-2)', () => {
@@ -26,19 +27,13 @@ describe('sending and paging messages (AC-2)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });
   afterAll(() => t.close());
 
-  const pair = async () => {
-    const alice = await t.createMember(org);
-    const bob = await t.createMember(org);
-    const { thread } = await newThread(t, alice, bob);
-    return { alice, bob, threadId: thread.id };
-  };
+  const pair = () => makePair(t, org);
 
   it('accepts a message (201) in the documented shape, with time-ordered ids', async () => {
     const { alice, bob, threadId } = await pair();

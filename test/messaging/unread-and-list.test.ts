@@ -1,4 +1,4 @@
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   ISO,
   allThreads,
@@ -22,9 +22,7 @@ describe('unread counts and the thread list', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
-      RATE_LIMIT_THREADS_PER_HOUR: '1000',
+      ...UNTHROTTLED,
     });
     org = t.createOrg();
   });

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type { Client } from 'pg';
 import { OutboxRelay } from '../../src/platform/queues/outbox-relay.service';
 import { bullConnection } from '../../src/platform/queues/redis-connection';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import {
   drainOutbox,
   eventually,
@@ -44,10 +44,9 @@ describe('notifications survive Redis going down', () => {
   beforeAll(async () => {
     redis = await OwnRedis.start();
     t = await startTestApp({
+      ...UNTHROTTLED,
       WORKER_ENABLED: 'true',
       REDIS_URL: redis.url,
-      RATE_LIMIT_THREADS_PER_HOUR: '1000',
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
     });
     db = await ownerClient(t.database);
   });

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import { drainOutbox, ownerClient } from '../support/async';
 
 describe('in-app notifications (worker in-process)', () => {
@@ -8,7 +8,7 @@ describe('in-app notifications (worker in-process)', () => {
   let org: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ WORKER_ENABLED: 'true', RATE_LIMIT_WRITES_PER_SECOND: '1000' });
+    t = await startTestApp({ ...UNTHROTTLED, WORKER_ENABLED: 'true' });
     db = await ownerClient(t.database);
     org = t.createOrg();
   });

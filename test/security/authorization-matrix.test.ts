@@ -4,7 +4,7 @@ import type { Client } from 'pg';
 import { drainOutbox, eventually, ownerClient } from '../support/async';
 import { changedTables, snapshotDatabase, type DatabaseSnapshot } from '../support/db-snapshot';
 import { fetchRoutes, fillPath, type OpenApiRoute } from '../support/openapi-routes';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**
@@ -220,12 +220,10 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
   beforeAll(async () => {
     receiver = await new WebhookReceiver().start();
     t = await startTestApp({
+      ...UNTHROTTLED,
       WORKER_ENABLED: 'true',
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
       OUTBOX_POLL_MS: '20',
-      RATE_LIMIT_READS_PER_SECOND: '100000',
-      RATE_LIMIT_WRITES_PER_SECOND: '100000',
-      RATE_LIMIT_THREADS_PER_HOUR: '100000',
     });
     db = await ownerClient(t.database);
     serviceToken = t.serviceToken();

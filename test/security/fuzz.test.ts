@@ -10,7 +10,7 @@ import {
   type JsonSchema,
   type OpenApiRoute,
 } from '../support/openapi-routes';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 
 /**
  * Bad input (issue 8, item 3): random and malformed bodies, query strings, path ids, headers and
@@ -530,11 +530,9 @@ describe('bad input on every OpenAPI route (property-based)', () => {
     // No worker: nothing asynchronous writes while the fuzzer compares snapshots, so a change
     // between two snapshots is the request's own.
     t = await startTestApp({
+      ...UNTHROTTLED,
       WORKER_ENABLED: 'false',
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
-      RATE_LIMIT_READS_PER_SECOND: '100000',
-      RATE_LIMIT_WRITES_PER_SECOND: '100000',
-      RATE_LIMIT_THREADS_PER_HOUR: '100000',
     });
     db = await ownerClient(t.database);
     org = t.createOrg();
@@ -993,11 +991,9 @@ describe('forged cursors: real cursors with their decoded fields mutated', () =>
 
   beforeAll(async () => {
     t = await startTestApp({
+      ...UNTHROTTLED,
       WORKER_ENABLED: 'false',
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
-      RATE_LIMIT_READS_PER_SECOND: '100000',
-      RATE_LIMIT_WRITES_PER_SECOND: '100000',
-      RATE_LIMIT_THREADS_PER_HOUR: '100000',
     });
     const org = t.createOrg();
     owner = await t.createMember(org, { role: 'org_admin' });

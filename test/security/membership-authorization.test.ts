@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { API, expectProblem, ownerQuery } from '../support/factories';
-import { startTestApp, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 
 /**
  * SPEC §2 "Authorization": what a member may do comes from the membership as stored, never from
@@ -15,10 +15,9 @@ describe.each([
 
   beforeAll(async () => {
     t = await startTestApp({
+      ...UNTHROTTLED,
       AUTH_JIT_PROVISIONING: jit,
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
-      RATE_LIMIT_READS_PER_SECOND: '1000',
     });
     org = t.createOrg();
   });

@@ -99,6 +99,18 @@ export async function newThread(
   return res.body as { thread: ThreadJson; message?: MessageJson };
 }
 
+/** Two members of `org` and the direct thread between them (Alice started it). */
+export async function pair(
+  t: TestApp,
+  org: string,
+  bobOptions: Parameters<TestApp['createMember']>[1] = {},
+): Promise<{ alice: Member; bob: Member; threadId: string }> {
+  const alice = await t.createMember(org);
+  const bob = await t.createMember(org, bobOptions);
+  const { thread } = await newThread(t, alice, bob);
+  return { alice, bob, threadId: thread.id };
+}
+
 export function viewThread(t: TestApp, viewer: Member, threadId: string): Promise<Res> {
   return t.http().get(`${API}/messages/threads/${threadId}`).set(bearer(viewer));
 }

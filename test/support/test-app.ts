@@ -10,6 +10,16 @@ import { mintToken } from '../../src/platform/auth/tokens';
 import type { MemberRole, Visibility } from '../../src/platform/auth/roles';
 import { OWNER_URL, REDIS_URL, runId, templateDb, urlFor } from './env';
 
+/**
+ * Rate limits no test reaches: for specs that are not about the limits (those set the one they
+ * check explicitly, after this).
+ */
+export const UNTHROTTLED: Record<string, string> = {
+  RATE_LIMIT_WRITES_PER_SECOND: '100000',
+  RATE_LIMIT_READS_PER_SECOND: '100000',
+  RATE_LIMIT_THREADS_PER_HOUR: '100000',
+};
+
 export interface Member {
   orgId: string;
   userId: string;

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import { drainOutbox, eventually, ownerClient } from '../support/async';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
@@ -11,12 +11,12 @@ describe('webhook deliveries (local receivers, private URLs allowed)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
+      ...UNTHROTTLED,
       WORKER_ENABLED: 'true',
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
       WEBHOOK_RETRY_SCHEDULE: '0.1,0.1,0.1',
       WEBHOOK_TIMEOUT_MS: '500',
       OUTBOX_POLL_MS: '20',
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
     });
     db = await ownerClient(t.database);
   });

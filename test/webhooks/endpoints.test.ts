@@ -6,7 +6,7 @@ import {
   type ResolverHolder,
 } from '../../src/webhooks/webhook-dispatcher.service';
 import { encryptSecret, generateSecret } from '../../src/webhooks/secrets';
-import { startTestApp, bearer, type Member, type TestApp } from '../support/test-app';
+import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import { eventually, ownerClient } from '../support/async';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
@@ -17,8 +17,8 @@ describe('webhook endpoint management (org admins only)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
+      ...UNTHROTTLED,
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'false',
-      RATE_LIMIT_WRITES_PER_SECOND: '1000',
     });
     org = t.createOrg();
     admin = await t.createMember(org, { role: 'org_admin' });

@@ -4,7 +4,6 @@ import {
   ApiExtraModels,
   ApiProperty,
   ApiPropertyOptional,
-  ApiQuery,
   getSchemaPath,
 } from '@nestjs/swagger';
 import { PROBLEM_BASE, type FieldError, type ProblemType } from './problem';
@@ -345,11 +344,6 @@ export function ApiJsonBody() {
     413,
     415,
   );
-}
-
-/** The opaque `cursor` query parameter of list routes, with an example. */
-export function ApiCursorQuery(example: string) {
-  return ApiQuery({ name: 'cursor', required: false, example });
 }
 
 /** Every route: unknown query parameters are refused with 400 (UnexpectedBodyGuard). */

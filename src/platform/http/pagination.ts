@@ -113,6 +113,26 @@ export function pageLimit(limit: number | undefined): number {
   return limit ?? DEFAULT_PAGE_LIMIT;
 }
 
+type CursorKey = (string | number | null)[];
+type CursorShape = readonly ('string' | 'number' | 'uuid' | 'timestamp')[];
+
+/**
+ * A cursor-paginated list, the one recipe: decode the query's cursor (its sort key, checked
+ * against `shape`), fetch `limit + 1` rows after it, cut the page and encode the next cursor from
+ * the last row's sort key.
+ */
+export async function cursorList<R, T, K extends CursorKey>(
+  query: PageQuery,
+  shape: CursorShape,
+  fetch: (limit: number, after: K | null) => Promise<R[]>,
+  map: (row: R) => T,
+  keyOf: (row: R) => K,
+): Promise<Page<T>> {
+  const limit = pageLimit(query.limit);
+  const after = query.cursor ? decodeCursor<K>(query.cursor, shape) : null;
+  return toPage(await fetch(limit + 1, after), limit, map, keyOf);
+}
+
 /** Fetch limit + 1 rows, then call this to cut the page and build its cursor. */
 export function toPage<R, T>(
   rows: R[],
