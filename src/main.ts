@@ -31,8 +31,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
   await app.listen({ port: config.port, host: config.host });
+  // The port actually bound (PORT=0 asks the system for a free one).
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  const baseUrl = `http://${host}:${config.port}`;
+  const baseUrl = `http://${host}:${port}`;
   if (config.devSeed) process.stdout.write(devTokenBanner(config, baseUrl));
   else process.stdout.write(`Resident Messaging API listening on ${baseUrl}\n`);
 }

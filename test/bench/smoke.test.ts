@@ -49,8 +49,11 @@ describe('bench harness (smoke)', () => {
       plansDir: join(dir, 'plans'),
       launcher: sourceLauncher,
       backgroundCheckMs: 0,
-      log: (l) =>
-        process.stderr.write(`${(performance.now() / 1000).toFixed(1)} ${l.slice(0, 100)}\n`),
+      // Quiet unless asked (BENCH_SMOKE_LOG=1): the figures of a tiny run are no one's business.
+      log: (l) => {
+        if (process.env.BENCH_SMOKE_LOG)
+          process.stderr.write(`${(performance.now() / 1000).toFixed(1)} ${l.slice(0, 100)}\n`);
+      },
       onSeeded: async () => {
         broken.push(await checkInvariants(ownerUrl));
       },

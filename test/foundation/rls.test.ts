@@ -1,6 +1,7 @@
 import { Client, Pool } from 'pg';
 import { createHttpApp } from '../../src/http-app';
-import { startTestApp, testConfig, type TestApp } from '../support/test-app';
+import type { AppConfig } from '../../src/config/app-config';
+import { deleteRedisKeys, startTestApp, testConfig, type TestApp } from '../support/test-app';
 import { urlFor } from '../support/env';
 
 /** Tables without org_id, each with the reason it needs none. A new one must be added here. */
@@ -19,14 +20,17 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
 ];
 
+/** Boots an app that is expected to refuse, and leaves nothing of it behind (its Redis keys). */
 async function bootAndClose(
-  create: () => Promise<{ init(): Promise<unknown>; close(): Promise<void> }>,
-) {
-  const app = await create();
+  config: AppConfig,
+  options: { worker: boolean } = { worker: false },
+): Promise<void> {
+  const app = await createHttpApp(config, options);
   try {
     await app.init();
   } finally {
     await app.close().catch(() => undefined);
+    await deleteRedisKeys(config.redis.url, `${config.redis.queuePrefix}:*`);
   }
 }
 
@@ -215,28 +219,20 @@ describe('row-level security (the second wall)', () => {
     const asWorker = testConfig(t.database, {
       DATABASE_APP_URL: urlFor(t.database, { name: 'rm_worker', password: 'rm_worker' }),
     });
-    await expect(bootAndClose(() => createHttpApp(asWorker, { worker: false }))).rejects.toThrow(
+    await expect(bootAndClose(asWorker)).rejects.toThrow(
       /role "rm_worker" may run the outbox relay, which only the worker needs/,
     );
     const asApp = testConfig(t.database, {
       DATABASE_WORKER_URL: urlFor(t.database, { name: 'rm_app', password: 'rm_app' }),
     });
-    await expect(bootAndClose(() => createHttpApp(asApp, { worker: true }))).rejects.toThrow(
+    await expect(bootAndClose(asApp, { worker: true })).rejects.toThrow(
       /role "rm_app" may not run the outbox relay/,
     );
   });
 
   it('refuses to start when the runtime role could bypass the wall', async () => {
     const config = testConfig(t.database, { DATABASE_APP_URL: urlFor(t.database) });
-    const attempt = (async () => {
-      const unsafe = await createHttpApp(config);
-      try {
-        await unsafe.init();
-      } finally {
-        await unsafe.close().catch(() => undefined);
-      }
-    })();
-    await expect(attempt).rejects.toThrow(
+    await expect(bootAndClose(config)).rejects.toThrow(
       /Refusing to start: the runtime database role "postgres" is a superuser/,
     );
   });

@@ -13,7 +13,7 @@ import {
   type ApiProcess,
   type SpawnedProcess,
 } from '../support/processes';
-import { createTestDatabase, testEnv } from '../support/test-app';
+import { createTestDatabase, deleteRedisKeys, testEnv } from '../support/test-app';
 
 /**
  * Two instances (issue 8, item 4): two API processes and two worker processes, from source, on
@@ -77,6 +77,7 @@ describe('two API instances and two workers on one database and one Redis', () =
     await stopAllSpawned(); // anything whose start failed half-way
     await db?.end();
     if (database) await dropDatabase(OWNER_URL, database);
+    if (env) await deleteRedisKeys(env.REDIS_URL, `${env.QUEUE_PREFIX}:*`);
   }, 60_000);
 
   const on = (api: ApiProcess) => request(api.url);

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { stopProcess } from '../../bench/processes';
-import { freePort } from './async';
 
 /** A process started from source (`node -r @swc-node/register src/….ts`). */
 export interface SpawnedProcess {
@@ -79,22 +78,27 @@ async function whenReady(
   }
 }
 
+const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
+
 /**
- * An API process (src/main.ts from source, no in-process worker) on a free port of 127.0.0.1;
- * resolves once `/health/ready` answers 200.
+ * An API process (src/main.ts from source, no in-process worker) on a port of 127.0.0.1 the
+ * system picks (PORT=0: no race with other tests for a "free" port); resolves once it says where
+ * it listens and `/health/ready` answers 200 there.
  */
 export async function spawnApi(env: Record<string, string>, label = 'api'): Promise<ApiProcess> {
-  const port = await freePort();
   const { spawned, exited } = spawnSource(label, 'main.ts', {
     LOG_LEVEL: 'warn',
     ...env,
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     WORKER_ENABLED: 'false',
   });
-  const url = `http://127.0.0.1:${port}`;
-  await whenReady(spawned, exited, async () => (await fetch(`${url}/health/ready`)).status === 200);
-  return { ...spawned, port, url };
+  let port = 0;
+  await whenReady(spawned, exited, async () => {
+    port ||= Number(LISTENING.exec(spawned.output())?.[1] ?? 0);
+    return port > 0 && (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200;
+  });
+  return { ...spawned, port, url: `http://127.0.0.1:${port}` };
 }
 
 /**

@@ -147,7 +147,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 export const bearer = (member: { token: string }) => ({ authorization: `Bearer ${member.token}` });
 
 /** Deletes a test's Redis keys (its own prefix), best effort: its Redis may be stopped by now. */
-async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+
 import {
   WEBHOOK_RESOLVER,
   type ResolverHolder,
@@ -218,7 +218,7 @@ describe('SSRF at delivery time (DNS rebinding)', () => {
     const a = await t.createMember(org);
     const b = await t.createMember(org);
     // Registered while the name pointed somewhere public; it now rebinds to loopback.
-    const endpointId = uuidv7();
+    const endpointId = randomUUID();
     await db.query('begin');
     await db.query(`select set_config('app.org_id', $1, true)`, [org]);
     await db.query(
