@@ -62,12 +62,12 @@ export async function loadFixtures(
       [perOrg, count],
     );
     const users: LoadUser[] = members.map((m) => {
-      const token = mintToken(secret, {
-        sub: m.userId,
-        orgId: m.orgId,
-        role: m.role,
-        name: m.name,
-      });
+      // Twelve hours: within the production shape's JWT_MAX_AGE (24 h), longer than any run.
+      const token = mintToken(
+        secret,
+        { sub: m.userId, orgId: m.orgId, role: m.role, name: m.name },
+        { expiresInSeconds: 12 * 3600 },
+      );
       return { ...m, token, authorization: `Bearer ${token}` };
     });
     const index = new Map(users.map((u, i) => [`${u.orgId}/${u.userId}`, i]));
