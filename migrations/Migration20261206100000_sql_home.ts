@@ -1,12 +1,14 @@
 import { Migration } from '@mikro-orm/migrations';
-import { currentFunction } from './sql';
+import { functionSql } from './sql';
+
+const NAME = 'Migration20261206100000_sql_home';
 
 /**
  * Every rm_* function, applied from the one file that holds its current definition
  * (src/<module>/sql/<function>.sql; test/foundation/sql-functions.test.ts compares each live
  * function with its file). Earlier migrations keep the text they applied, inline or frozen beside
- * them. When a later migration changes one of these functions, this migration switches to a
- * frozen copy of that file (migrations/sql/Migration20261206100000_sql_home/).
+ * them. When a later migration changes one of these functions, the text this one applied is
+ * frozen beside it (migrations/sql/Migration20261206100000_sql_home/) and read from there.
  *
  * With the security review (issue 12): rm_set_block takes the blocker's role (hidden and
  * deactivated members answer like unknown ids), rm_delete_message takes the text out of webhook
@@ -132,7 +134,7 @@ export class Migration20261206100000_sql_home extends Migration {
     this.addSql(
       `drop function if exists rm_send_message(uuid, uuid, uuid, text, text, bytea, boolean)`,
     );
-    for (const [file, sha256] of FUNCTION_FILES) this.addSql(currentFunction(file, sha256));
+    for (const [file, sha256] of FUNCTION_FILES) this.addSql(functionSql(NAME, file, sha256));
     for (const fn of RELAY_FUNCTIONS) {
       this.addSql(`alter function ${fn} owner to rm_relay`);
       this.addSql(`revoke all on function ${fn} from public, rm_app`);

@@ -6,6 +6,7 @@ import { Migration20261126160000_webhooks } from './Migration20261126160000_webh
 import { Migration20261126170000_audit_fixes } from './Migration20261126170000_audit_fixes';
 import { Migration20261206090000_security_review } from './Migration20261206090000_security_review';
 import { Migration20261206100000_sql_home } from './Migration20261206100000_sql_home';
+import { Migration20261206120000_event_stream } from './Migration20261206120000_event_stream';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -23,4 +24,5 @@ export const migrationsList = [
     class: Migration20261206090000_security_review,
   },
   { name: 'Migration20261206100000_sql_home', class: Migration20261206100000_sql_home },
+  { name: 'Migration20261206120000_event_stream', class: Migration20261206120000_event_stream },
 ];

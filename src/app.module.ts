@@ -22,7 +22,9 @@ import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
 import { OutboxModule } from './platform/queues/outbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { NotificationJobsModule } from './notifications/jobs/notification-jobs.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { EventsModule } from './events/events.module';
 
 export interface AppShape {
   /** Serve HTTP (controllers, guards, the tenant interceptor). */
@@ -88,14 +90,16 @@ export class AppModule {
         DatabaseModule.forRoot({ url: runtimeUrl, worker: shape.worker }),
         TenancyModule,
         QueuesModule.forRoot(config),
-        AuthModule,
+        AuthModule.forRoot(config),
         OperationsModule,
         MembersModule,
         ConversationsModule,
         BlocksModule,
         OutboxModule.register({ worker: shape.worker, config }),
-        NotificationsModule.register({ worker: shape.worker, config }),
+        NotificationsModule,
+        NotificationJobsModule.register({ worker: shape.worker }),
         WebhooksModule.register({ worker: shape.worker, config }),
+        EventsModule.register({ worker: shape.worker, http: shape.http }),
       ],
       providers: httpProviders,
     };

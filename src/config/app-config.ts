@@ -69,6 +69,23 @@ export interface AppConfig {
     redisTimeoutMs: number;
   };
   outbox: { pollMs: number; batchSize: number };
+  /** The real-time event stream (SPEC §4a). */
+  events: {
+    /** Streams one API process holds at most (503 with Retry-After beyond). */
+    maxStreams: number;
+    /** Streams one member holds at most across processes (the oldest closes). */
+    maxStreamsPerMember: number;
+    /** The comment line that keeps proxies from closing an idle stream, every this often. */
+    pingMs: number;
+    /** How far back a stream can resume (stream events older are pruned). */
+    retentionHours: number;
+    /** A stream whose unsent output exceeds this is closed (the client resumes). */
+    maxBufferBytes: number;
+    /** While Redis is away, streams catch up from PostgreSQL this often. */
+    fallbackPollMs: number;
+    /** Stream tickets (EventSource clients) live this long. */
+    ticketTtlSeconds: number;
+  };
   /** BullMQ worker tuning: how long a job's lock lives, how often stalled jobs are looked for. */
   jobs: { lockMs: number; stalledIntervalMs: number; backoffMs: number };
   devSeed: boolean;
@@ -223,6 +240,15 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
     outbox: {
       pollMs: read.int('OUTBOX_POLL_MS', 100, 10, 60000),
       batchSize: read.int('OUTBOX_BATCH_SIZE', 500, 1, 10000),
+    },
+    events: {
+      maxStreams: read.int('EVENTS_MAX_STREAMS', 20000, 1, 1000000),
+      maxStreamsPerMember: read.int('EVENTS_MAX_STREAMS_PER_MEMBER', 5, 1, 100),
+      pingMs: read.int('EVENTS_PING_MS', 20000, 100, 25000),
+      retentionHours: read.int('EVENTS_RETENTION_HOURS', 48, 24, 24 * 30),
+      maxBufferBytes: read.int('EVENTS_MAX_BUFFER_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      fallbackPollMs: read.int('EVENTS_FALLBACK_POLL_MS', 2000, 100, 60000),
+      ticketTtlSeconds: read.int('EVENTS_TICKET_TTL_SECONDS', 60, 5, 600),
     },
     jobs: {
       lockMs: read.int('JOB_LOCK_MS', 30000, 500, 600000),

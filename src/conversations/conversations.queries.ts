@@ -127,6 +127,18 @@ export const MessageQueries = {
     };
   },
 
+  /** Several members' unread totals (members with none are left out). */
+  unreadCounts(orgId: string, userIds: string[]): SqlQuery {
+    return {
+      sql: `select user_id as "userId", coalesce(sum(unread_count), 0)::int as total,
+                   count(*)::int as threads
+              from thread_participants
+             where org_id = ? and user_id = any(?::uuid[]) and unread_count > 0
+             group by user_id`,
+      params: [orgId, userIds],
+    };
+  },
+
   unreadCount(orgId: string, userId: string): SqlQuery {
     return {
       sql: `select coalesce(sum(unread_count), 0)::int as total, count(*)::int as threads
@@ -161,6 +173,42 @@ const threadSelect = (source: string) => `
     join message_threads t on t.id = tp.thread_id
     join memberships om on om.org_id = tp.org_id and om.user_id = tp.other_user_id
     left join messages m on m.thread_id = tp.thread_id and m.seq = tp.last_visible_seq`;
+
+/**
+ * Messages as given viewers see them, for many (viewer, message) pairs at once: the viewer's
+ * context of the thread (their participant state, both memberships) with each message and its
+ * receipt. Pairs whose message the viewer may not see are left out. The event streams render
+ * with it.
+ */
+export function messagesForViewers(viewerIds: string[], messageIds: string[]): SqlQuery {
+  return {
+    sql: `select p.viewer_id as "viewerId",
+                 m.id, m.thread_id as "threadId", m.seq, m.sender_id as "senderId", m.body,
+                 m.client_message_id as "clientMessageId", m.created_at as "createdAt",
+                 m.deleted_at as "deletedAt",
+                 (select mr.read_at from message_reads mr
+                   where mr.thread_id = m.thread_id
+                     and mr.reader_id = case when m.sender_id = p.viewer_id then me.other_user_id
+                                             else p.viewer_id end
+                     and mr.to_seq >= m.seq and mr.from_seq < m.seq
+                   order by mr.to_seq limit 1) as "seenAt",
+                 t.kind, t.created_at as "threadCreatedAt",
+                 me.blocks_other as "blocksOther", me.last_read_seq as "lastReadSeq",
+                 me.last_visible_seq as "lastVisibleSeq",
+                 vm.display_name as "meName", vm.role as "meRole",
+                 vm.read_receipts as "meReceipts", vm.receipts_since as "meReceiptsSince",
+                 om.user_id as "otherId", om.display_name as "otherName", om.role as "otherRole",
+                 om.read_receipts as "otherReceipts", om.receipts_since as "otherReceiptsSince"
+            from unnest(?::uuid[], ?::uuid[]) as p(viewer_id, message_id)
+            join messages m on m.id = p.message_id
+            join thread_participants me on me.thread_id = m.thread_id and me.user_id = p.viewer_id
+            join message_threads t on t.id = m.thread_id
+            join memberships vm on vm.org_id = me.org_id and vm.user_id = me.user_id
+            join memberships om on om.org_id = me.org_id and om.user_id = me.other_user_id
+           where m.sender_id = p.viewer_id or (not m.withheld and not me.blocks_other)`,
+    params: [viewerIds, messageIds],
+  };
+}
 
 /** The thread queries, as builders so that tests and the bench run exactly what the service runs. */
 export const ThreadQueries = {

@@ -4,6 +4,7 @@ import { Db } from '../platform/tenancy/db.service';
 import {
   MESSAGE_COLUMNS,
   MessageQueries,
+  messagesForViewers,
   SEEN_AT,
   ThreadQueries,
   type PageRange,
@@ -21,6 +22,23 @@ import {
   type ViewerContext,
   type ViewerRow,
 } from './conversations.rows';
+
+/** A participant of a thread, with what deciding who may hear of its events needs. */
+export interface ThreadParticipantRow extends ParticipantView {
+  threadId: string;
+  otherUserId: string;
+  blocksOther: boolean;
+}
+
+type ViewerMessageRow = MessageRow &
+  Omit<ViewerRow, 'threadId' | 'id' | 'createdAt'> & {
+    viewerId: string;
+    threadCreatedAt: string;
+    meName: string;
+    meRole: MemberRole;
+    meReceipts: boolean;
+    meReceiptsSince: string;
+  };
 
 type RawThreadRow = Omit<ThreadRow, 'lastMessage'> & {
   mId: string | null;
@@ -145,6 +163,57 @@ export class ConversationsRepository {
       [threadId, messageId, userId],
     );
     return row!.status;
+  }
+
+  /** Messages as given viewers see them (pairs a viewer may not see are left out). */
+  async messagesForViewers(
+    pairs: { viewerId: string; messageId: string }[],
+  ): Promise<{ viewerId: string; row: MessageRow; ctx: ViewerContext }[]> {
+    if (!pairs.length) return [];
+    const rows = await this.db.run<ViewerMessageRow>(
+      messagesForViewers(
+        pairs.map((p) => p.viewerId),
+        pairs.map((p) => p.messageId),
+      ),
+    );
+    return rows.map((r) => {
+      const me: ParticipantView = {
+        userId: r.viewerId,
+        displayName: r.meName,
+        role: r.meRole,
+        readReceipts: r.meReceipts,
+        receiptsSince: new Date(r.meReceiptsSince),
+      };
+      const ctx = toViewerContext({ ...r, threadId: r.threadId, createdAt: r.threadCreatedAt }, me);
+      return { viewerId: r.viewerId, row: r, ctx };
+    });
+  }
+
+  /** The two participants of each thread (for deciding who hears of an event). */
+  participants(threadIds: string[]): Promise<ThreadParticipantRow[]> {
+    if (!threadIds.length) return Promise.resolve([]);
+    return this.db.query<ThreadParticipantRow>(
+      `select tp.thread_id as "threadId", tp.user_id as "userId", tp.other_user_id as "otherUserId",
+              tp.blocks_other as "blocksOther", m.display_name as "displayName", m.role,
+              m.read_receipts as "readReceipts", m.receipts_since as "receiptsSince"
+         from thread_participants tp
+         join memberships m on m.org_id = tp.org_id and m.user_id = tp.user_id
+        where tp.thread_id = any(?::uuid[])`,
+      [threadIds],
+    );
+  }
+
+  async unreadCounts(
+    orgId: string,
+    userIds: string[],
+  ): Promise<Map<string, { total: number; threads: number }>> {
+    const counts = new Map(userIds.map((u) => [u, { total: 0, threads: 0 }]));
+    if (!userIds.length) return counts;
+    const rows = await this.db.run<{ userId: string; total: number; threads: number }>(
+      MessageQueries.unreadCounts(orgId, userIds),
+    );
+    for (const r of rows) counts.set(r.userId, { total: r.total, threads: r.threads });
+    return counts;
   }
 
   async unreadCount(orgId: string, userId: string): Promise<{ total: number; threads: number }> {

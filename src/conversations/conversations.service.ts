@@ -5,8 +5,13 @@ import { cursorList, type Page, type PageQuery } from '../platform/http/paginati
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P } from './conversations.problems';
-import { ConversationsRepository } from './conversations.repository';
-import { participantOf, toViewerContext, type ViewerContext } from './conversations.rows';
+import { ConversationsRepository, type ThreadParticipantRow } from './conversations.repository';
+import {
+  participantOf,
+  toViewerContext,
+  type ParticipantView,
+  type ViewerContext,
+} from './conversations.rows';
 import { toMessageResponse } from './dto/message.mapper';
 import type {
   MessagePageResponse,
@@ -19,6 +24,7 @@ import type { StartThreadDto } from './dto/start-thread.dto';
 import { toThreadResponse } from './dto/thread.mapper';
 import type { ThreadResponse, ThreadViewResponse } from './dto/thread.response';
 import { requestHash } from './idempotency';
+import { receiptVisible } from './receipts';
 
 export interface SendInput {
   body: string;
@@ -184,6 +190,42 @@ export class ConversationsService {
 
   unreadCount(tenant: Tenant): Promise<UnreadCountResponse> {
     return this.repo.unreadCount(tenant.orgId, tenant.userId);
+  }
+
+  // ---- for the event streams (in an org's tenant transaction) ------------------------------
+
+  /**
+   * Messages as each viewer's GET would show them now, by `${viewerId}/${messageId}`; a pair the
+   * viewer may not see is absent.
+   */
+  async messagesAsSeenBy(
+    pairs: { viewerId: string; messageId: string }[],
+  ): Promise<Map<string, MessageResponse>> {
+    const rows = await this.repo.messagesForViewers(pairs);
+    return new Map(
+      rows.map(({ viewerId, row, ctx }) => [`${viewerId}/${row.id}`, toMessageResponse(row, ctx)]),
+    );
+  }
+
+  /** A thread as the viewer sees it in their list (null when they take no part in it). */
+  async threadAsSeenBy(viewer: ParticipantView, threadId: string): Promise<ThreadResponse | null> {
+    const row = await this.repo.one(threadId, viewer.userId);
+    return row ? toThreadResponse(row, viewer) : null;
+  }
+
+  /** Who takes part in the threads, with what deciding who may hear of their events needs. */
+  participants(threadIds: string[]): Promise<ThreadParticipantRow[]> {
+    return this.repo.participants([...new Set(threadIds)]);
+  }
+
+  /** Whether `viewer` may see that `reader` read at `readAt` (SPEC §2 "Read receipts"). */
+  receiptVisibleTo(reader: ParticipantView, viewer: ParticipantView, readAt: Date): boolean {
+    return receiptVisible(reader, viewer, readAt);
+  }
+
+  /** Unread totals of several members of the org (SPEC: `GET …/unread-count`). */
+  unreadCounts(orgId: string, userIds: string[]): Promise<Map<string, UnreadCountResponse>> {
+    return this.repo.unreadCounts(orgId, [...new Set(userIds)]);
   }
 
   // ---- internals --------------------------------------------------------------------------

@@ -25,14 +25,16 @@ export interface NotificationRow {
 const NOT_BLOCKED = `not exists (select 1 from user_blocks b
                       where b.org_id = n.org_id and b.blocker_id = n.user_id and b.blocked_id = n.actor_id)`;
 
-const SELECT = `
-  select n.id, n.type, n.thread_id as "threadId", n.actor_id as "actorId",
+const COLUMNS = `
+  select n.id, n.user_id as "userId", n.type, n.thread_id as "threadId", n.actor_id as "actorId",
          a.display_name as "actorName", a.role as "actorRole", n.endpoint_id as "endpointId", n.count,
          n.created_at as "createdAt", n.updated_at as "updatedAt",
          to_char(n.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "updatedKey",
          n.read_at as "readAt"
     from notifications n
-    left join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id
+    left join memberships a on a.org_id = n.org_id and a.user_id = n.actor_id`;
+
+const SELECT = `${COLUMNS}
    where n.org_id = ? and n.user_id = ?
      and ${NOT_BLOCKED}`;
 
@@ -57,6 +59,16 @@ export class NotificationsRepository {
     return this.db.query<NotificationRow>(
       `${SELECT} ${filters} order by n.updated_at desc, n.id desc limit ?`,
       params,
+    );
+  }
+
+  /** Notifications by id with their owner, as the owner sees them (hidden by a block: absent). */
+  byIds(orgId: string, ids: string[]): Promise<(NotificationRow & { userId: string })[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.db.query<NotificationRow & { userId: string }>(
+      `${COLUMNS}
+        where n.org_id = ? and n.id = any(?::uuid[]) and ${NOT_BLOCKED}`,
+      [orgId, ids],
     );
   }
 

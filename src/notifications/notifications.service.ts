@@ -36,6 +36,20 @@ export class NotificationsService {
     return { updated: await this.repo.markAllRead(tenant.orgId, tenant.userId) };
   }
 
+  /**
+   * Notifications by id, each as its owner's GET /notifications shows it now, with the owner
+   * (for the event streams; one hidden by a block is absent).
+   */
+  async asSeenByOwners(
+    orgId: string,
+    ids: string[],
+  ): Promise<Map<string, { userId: string; notification: NotificationResponse }>> {
+    const rows = await this.repo.byIds(orgId, [...new Set(ids)]);
+    return new Map(
+      rows.map((r) => [r.id, { userId: r.userId, notification: toNotificationResponse(r) }]),
+    );
+  }
+
   /** First step of a create-notifications batch, inside its tenant transaction. */
   lockParticipants(eventIds: string[]): Promise<void> {
     return this.repo.lockParticipants(eventIds);

@@ -1,4 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { Fanout } from '../events/fanout.service';
+import { StreamHub } from '../events/stream-hub.service';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -25,6 +28,7 @@ export class HealthController {
     private readonly pg: PgPool,
     private readonly redis: RedisProbe,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   @Get('live')
@@ -70,6 +74,18 @@ export class HealthController {
     const redis = { status: redisUp ? 'up' : 'down', required: false } as const;
     result.info = { ...result.info, redis };
     result.details = { ...result.details, redis };
+    // The event streams this process holds, and whether live events reach it (they are read
+    // back from PostgreSQL while not). Reported, not required.
+    const hub = this.moduleRef.get(StreamHub, { strict: false });
+    const fanout = this.moduleRef.get(Fanout, { strict: false });
+    const events = {
+      status: 'up',
+      streams: hub.open,
+      fanout: fanout.isUp() || hub.open === 0 ? 'up' : 'down',
+      required: false,
+    } as const;
+    result.info.events = events;
+    result.details = { ...result.details, events };
     if (this.config.workerEnabled) {
       // The in-process worker needs Redis for its jobs (PostgreSQL is checked above). Reported,
       // like Redis, without making the API unready: sends do not depend on it.

@@ -8,6 +8,11 @@ import { CONSUMERS, type Consumer } from '../platform/queues/outbox-types';
   expression:
     'create index event_consumers_due_idx on event_consumers (next_attempt_at) where done_at is null and dead_at is null',
 })
+@Index({
+  name: 'event_consumers_events_due_idx',
+  expression:
+    "create index event_consumers_events_due_idx on event_consumers (next_attempt_at, created_at) where consumer = 'events' and done_at is null and dead_at is null",
+})
 export class EventConsumer {
   @PrimaryKey({ type: 'uuid' })
   eventId!: string;

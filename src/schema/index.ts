@@ -5,6 +5,7 @@ import { UserBlock } from './blocks.entity';
 import { OutboxEvent } from './outbox-events.entity';
 import { EventConsumer } from './event-consumers.entity';
 import { Notification } from './notifications.entity';
+import { StreamCursor, StreamEvent, StreamTicket } from './streams.entity';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookRoute } from './webhooks.entity';
 
 /**
@@ -31,4 +32,7 @@ export const entities = [
   WebhookRoute,
   WebhookDelivery,
   WebhookAttempt,
+  StreamCursor,
+  StreamEvent,
+  StreamTicket,
 ];

@@ -1,5 +1,5 @@
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/core';
-import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-types';
+import { OUTBOX_EVENT_TYPES, type OutboxEventType } from '../platform/queues/outbox-types';
 
 /** A domain event written in the same transaction as the change it describes. */
 @Entity({ tableName: 'outbox_events' })
@@ -15,17 +15,17 @@ export class OutboxEvent {
   @Property({ type: 'uuid' })
   orgId!: string;
 
-  @Enum({ items: () => [...EVENT_TYPES], type: 'text' })
-  type!: EventType;
+  @Enum({ items: () => [...OUTBOX_EVENT_TYPES], type: 'text' })
+  type!: OutboxEventType;
 
-  @Property({ type: 'uuid' })
-  threadId!: string;
+  @Property({ type: 'uuid', nullable: true })
+  threadId?: string | null;
 
   @Property({ type: 'uuid', nullable: true })
   messageId?: string | null;
 
-  @Property({ type: 'uuid' })
-  actorId!: string;
+  @Property({ type: 'uuid', nullable: true })
+  actorId?: string | null;
 
   @Property({ type: 'integer', nullable: true })
   seq?: number | null;

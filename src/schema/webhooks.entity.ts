@@ -5,7 +5,7 @@ import {
   type DeliveryStatus,
   type DisabledReason,
 } from '../webhooks/webhook-types';
-import { EVENT_TYPES, type EventType } from '../platform/queues/outbox-types';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../platform/queues/outbox-types';
 
 @Entity({ tableName: 'webhook_endpoints' })
 @Index({
@@ -32,7 +32,7 @@ export class WebhookEndpoint {
   description?: string | null;
 
   @Property({ type: 'text[]', columnType: 'text[]' })
-  events!: EventType[];
+  events!: WebhookEventType[];
 
   @Property({ type: 'boolean', default: false })
   includeMessageBody = false;
@@ -109,8 +109,8 @@ export class WebhookDelivery {
   @Property({ type: 'uuid' })
   eventId!: string;
 
-  @Enum({ items: () => [...EVENT_TYPES], type: 'text' })
-  eventType!: EventType;
+  @Enum({ items: () => [...WEBHOOK_EVENT_TYPES], type: 'text' })
+  eventType!: WebhookEventType;
 
   @Property({ type: 'text' })
   webhookId!: string;

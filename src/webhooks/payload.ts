@@ -1,7 +1,7 @@
-import type { EventType } from '../platform/queues/outbox-types';
+import type { WebhookEventType } from '../platform/queues/outbox-types';
 
 export interface EventFacts {
-  type: EventType;
+  type: WebhookEventType;
   createdAt: string;
   orgId: string;
   threadId: string;

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Db } from '../platform/tenancy/db.service';
-import type { EventType } from '../platform/queues/outbox-types';
+import type { WebhookEventType } from '../platform/queues/outbox-types';
 import type { DeliveryStatus, DisabledReason } from './webhook-types';
 
 export interface DeliveryRow {
   id: string;
   eventId: string;
-  eventType: EventType;
+  eventType: WebhookEventType;
   status: DeliveryStatus;
   attempts: number;
   lastStatusCode: number | null;
@@ -53,7 +53,7 @@ export interface EndpointRow {
   id: string;
   url: string;
   description: string | null;
-  events: EventType[];
+  events: WebhookEventType[];
   includeMessageBody: boolean;
   enabled: boolean;
   disabledReason: DisabledReason | null;
@@ -77,7 +77,7 @@ const ENDPOINT_COLUMNS = `
 
 export interface EndpointChanges {
   url?: string;
-  events?: EventType[];
+  events?: WebhookEventType[];
   /** null clears it. */
   description?: string | null;
   includeMessageBody?: boolean;
@@ -92,7 +92,7 @@ export class WebhooksRepository {
     orgId: string;
     url: string;
     description: string | null;
-    events: EventType[];
+    events: WebhookEventType[];
     includeMessageBody: boolean;
     secretCiphertext: string;
     createdBy: string;
@@ -306,7 +306,7 @@ export class WebhooksRepository {
     return this.db.one<{
       id: string;
       orgId: string;
-      type: EventType;
+      type: WebhookEventType;
       threadId: string;
       messageId: string | null;
       seq: number | null;
@@ -322,7 +322,7 @@ export class WebhooksRepository {
     );
   }
 
-  subscribedEndpoints(type: EventType) {
+  subscribedEndpoints(type: WebhookEventType) {
     return this.db.query<{ id: string; includeMessageBody: boolean }>(
       `select id, include_message_body as "includeMessageBody" from webhook_endpoints
         where enabled and ? = any(events)`,
@@ -348,7 +348,7 @@ export class WebhooksRepository {
     orgId: string;
     endpointId: string;
     eventId: string;
-    eventType: EventType;
+    eventType: WebhookEventType;
     payload: string;
     /** The message whose text the payload carries (so a delete can take it out again). */
     bodyMessageId: string | null;
@@ -464,12 +464,22 @@ export class WebhooksRepository {
   }
 
   /** Tells every active org admin that an endpoint was disabled (an in-app notification). */
+  /**
+   * Tells every active org admin that an endpoint was disabled: an in-app notification, and the
+   * notification.created event for their event streams.
+   */
   async notifyAdmins(endpointId: string): Promise<void> {
     await this.db.query(
-      `insert into notifications (org_id, user_id, type, endpoint_id)
-       select m.org_id, m.user_id, 'webhook.disabled', ? from memberships m
-        where m.org_id = nullif(current_setting('app.org_id', true), '')::uuid
-          and m.role = 'org_admin' and m.active`,
+      `with created as (
+         insert into notifications (org_id, user_id, type, endpoint_id)
+         select m.org_id, m.user_id, 'webhook.disabled', ? from memberships m
+          where m.org_id = nullif(current_setting('app.org_id', true), '')::uuid
+            and m.role = 'org_admin' and m.active
+         returning id, org_id, user_id
+       )
+       insert into outbox_events (id, org_id, type, data)
+       select rm_uuid_v7(), c.org_id, 'notification.created', jsonb_build_object('notificationId', c.id)
+         from created c`,
       [endpointId],
     );
   }

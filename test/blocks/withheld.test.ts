@@ -333,20 +333,25 @@ describe('blocking: withheld and hidden messages (AC-3)', () => {
     expect(await bodies(bob, threadId)).toEqual(['a1', 'b1', 'b2', 'a2', 'b3']);
   });
 
-  it('leaves nothing for the outbox relay to deliver about a withheld message', async () => {
+  it('marks every outbox event of a withheld message withheld: the sender’s own streams only, never notifications or webhooks', async () => {
     const { alice, bob, threadId, b3 } = await conversation();
-    const pending = (messageId: string) =>
-      countRows(t, 'outbox_events', 'message_id = $1 and published_at is null', [messageId]);
-    // An ordinary message is queued for delivery (notifications, webhooks) …
-    expect(await pending(b3.id)).toBe(1);
+    const outbox = (messageId: string, withheld: boolean) =>
+      countRows(
+        t,
+        'outbox_events',
+        `message_id = $1 and coalesce((data->>'withheld')::boolean, false) = $2`,
+        [messageId, withheld],
+      );
+    // An ordinary message goes to every consumer (notifications, webhooks, streams) …
+    expect([await outbox(b3.id, false), await outbox(b3.id, true)]).toEqual([1, 0]);
     await block(t, alice, bob);
     const w1 = await sent(t, bob, threadId, 'w1');
-    // … a withheld one is not, nor is its deletion.
-    expect(await pending(w1.id)).toBe(0);
+    // … a withheld one, and its deletion, only to the sender's streams (the relay routes on the
+    // mark: test/webhooks and test/notifications check that nothing goes out).
     expect((await deleteMessage(t, bob, threadId, w1.id)).status).toBe(204);
-    expect(await pending(w1.id)).toBe(0);
+    expect([await outbox(w1.id, false), await outbox(w1.id, true)]).toEqual([0, 2]);
     await unblock(t, alice, bob);
-    expect(await pending(w1.id)).toBe(0);
+    expect([await outbox(w1.id, false), await outbox(w1.id, true)]).toEqual([0, 2]);
   });
 
   it('keeps Alice’s messages visible to Bob and Bob’s own view unchanged', async () => {

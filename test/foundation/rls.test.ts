@@ -18,6 +18,8 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_prune', // pruning of finished events
   'rm_relay_claim_deliveries', // webhook deliveries that are due (ids, org, attempt number)
   'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
+  'rm_events_claim', // the event pump: stream work that is due (ids, org)
+  'rm_stream_prune', // pruning of stream events and used tickets past retention
 ];
 
 /** Boots an app that is expected to refuse, and leaves nothing of it behind (its Redis keys). */
@@ -123,7 +125,8 @@ describe('row-level security (the second wall)', () => {
     );
     expect(rows.map((r) => r.name)).toEqual([...SECURITY_DEFINER_FUNCTIONS].sort());
     // They run as rm_relay, whose only policies are on the outbox, its consumer state, the
-    // delivery schedule and the webhook routing table (no URLs, no secrets).
+    // delivery schedule, the webhook routing table (no URLs, no secrets) and the stream tables it
+    // prunes (references and ticket nonces, no text).
     expect(new Set(rows.map((r) => r.owner))).toEqual(new Set(['rm_relay']));
     const relayPolicies = await owner.query<{ table: string }>(
       `select tablename as table from pg_policies where 'rm_relay' = any(roles) order by 1`,
@@ -131,6 +134,8 @@ describe('row-level security (the second wall)', () => {
     expect(relayPolicies.rows.map((r) => r.table)).toEqual([
       'event_consumers',
       'outbox_events',
+      'stream_events',
+      'stream_tickets',
       'webhook_deliveries',
       'webhook_routes',
     ]);

@@ -181,14 +181,22 @@ describe('read pointer and receipts (AC-2)', () => {
     const carolsView = await allMessages(t, carol, threadId);
     expect(carolsView.map((m) => m.seenBy)).toEqual([[], []]);
     expect((await listedThread(t, carol, threadId))!.lastMessage!.seenBy).toEqual([]);
-    // Carol's reads produce no message.read event; Dave's do.
-    const readEvents = (actor: string) =>
-      countRows(t, 'outbox_events', `type = 'message.read' and thread_id = $1 and actor_id = $2`, [
-        threadId,
-        actor,
-      ]);
-    expect(await readEvents(carol.userId)).toBe(0);
-    expect(await readEvents(dave.userId)).toBe(1);
+    // Carol's reads are for her own devices only (receipts: false: no webhook, no other
+    // participant's stream); Dave's are receipts.
+    const readEvents = (actor: string, receipts: boolean) =>
+      countRows(
+        t,
+        'outbox_events',
+        `type = 'message.read' and thread_id = $1 and actor_id = $2
+         and coalesce((data->>'receipts')::boolean, true) = $3`,
+        [threadId, actor, receipts],
+      );
+    expect([await readEvents(carol.userId, true), await readEvents(carol.userId, false)]).toEqual([
+      0, 1,
+    ]);
+    expect([await readEvents(dave.userId, true), await readEvents(dave.userId, false)]).toEqual([
+      1, 0,
+    ]);
     expect([d1.seq, c1.seq]).toEqual([1, 2]);
   });
 

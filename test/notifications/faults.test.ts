@@ -288,7 +288,7 @@ describe('poison jobs', () => {
     const consumer = await eventually(
       async () => {
         const { rows } = await db.query(
-          `select attempts, dead_at, last_error from event_consumers where event_id = $1`,
+          `select attempts, dead_at, last_error from event_consumers where event_id = $1 and consumer = 'notifications'`,
           [eventId],
         );
         return rows[0]?.dead_at ? rows[0] : undefined;

@@ -6,6 +6,7 @@ import { changedTables, snapshotDatabase, type DatabaseSnapshot } from '../suppo
 import { fetchRoutes, fillPath, type OpenApiRoute } from '../support/openapi-routes';
 import { startTestApp, bearer, type Member, type TestApp, UNTHROTTLED } from '../support/test-app';
 import { WebhookReceiver } from '../support/webhook-receiver';
+import { untilEventStream } from '../support/sse';
 
 /**
  * The authorization matrix (issue 8, item 2): every operation of the OpenAPI document the app
@@ -144,6 +145,8 @@ const ROUTES: Record<string, RouteSpec> = {
     addresses: ['member'],
     legit: { as: 'p1', status: 204 },
   },
+  'GET /api/v1/events': { audience: 'member', legit: { as: 'p1', status: 200 } },
+  'POST /api/v1/events/tickets': { audience: 'member', legit: { as: 'p1', status: 201 } },
   'GET /api/v1/notifications': { audience: 'member', legit: { as: 'p2', status: 200 } },
   'POST /api/v1/notifications/read-all': { audience: 'member', legit: { as: 'p2', status: 200 } },
   'POST /api/v1/notifications/{id}/read': {
@@ -377,6 +380,8 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
     let req = t.http()[route.method](path);
     const token = tokenOf(caller);
     if (token) req = req.set('authorization', `Bearer ${token}`);
+    // An event stream that opened stays open: its status and headers are the answer.
+    if (route.streaming) req = req.buffer(true).parse(untilEventStream as never);
     const body = route.spec.body?.(use, { receiverUrl: receiver.url() });
     const res = body === undefined ? await req : await req.send(body);
     return {
@@ -384,7 +389,7 @@ describe('authorization matrix: every OpenAPI route × every kind of caller', ()
       path,
       status: res.status,
       headers: res.headers,
-      text: res.text,
+      text: route.streaming ? String(res.body ?? '') : res.text,
     };
   };
 

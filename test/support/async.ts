@@ -24,7 +24,14 @@ export async function drainOutbox(db: Client, timeoutMs = 20_000): Promise<void>
     );
     if (rows[0].unpublished === 0 && rows[0].pending === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`outbox not drained after ${timeoutMs} ms: ${JSON.stringify(rows[0])}`);
+      const waiting = await db.query(
+        `select c.consumer, e.type, c.attempts, c.next_attempt_at, c.last_error
+           from event_consumers c join outbox_events e on e.id = c.event_id
+          where c.done_at is null and c.dead_at is null limit 5`,
+      );
+      throw new Error(
+        `outbox not drained after ${timeoutMs} ms: ${JSON.stringify(rows[0])} ${JSON.stringify(waiting.rows)}`,
+      );
     }
     await pause(25);
   }

@@ -20,6 +20,8 @@ export interface OpenApiRoute {
   /** The JSON request body's schema, `$ref`s resolved (undefined when the route takes none). */
   requestSchema?: JsonSchema;
   secured: boolean;
+  /** The success answer is a Server-Sent Events stream (it stays open). */
+  streaming: boolean;
 }
 
 export interface JsonSchema {
@@ -80,6 +82,9 @@ export async function fetchRoutes(http: () => TestAgent): Promise<OpenApiRoute[]
         hasBody: Boolean(requestBody),
         requestSchema: resolve(requestBody?.content?.['application/json']?.schema),
         secured: security.length > 0,
+        streaming: Object.values(
+          (op.responses as Record<string, { content?: Record<string, unknown> }> | undefined) ?? {},
+        ).some((r) => Boolean(r.content?.['text/event-stream'])),
       });
     }
   }

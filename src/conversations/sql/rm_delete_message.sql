@@ -37,8 +37,9 @@ begin
   update thread_participants tp set unread_count = greatest(tp.unread_count - 1, 0)
     where tp.thread_id = p_thread and tp.user_id = v_me.other_user_id
       and tp.last_read_seq < v_msg.seq and not tp.blocks_other and not v_msg.withheld;
-  insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, created_at, published_at)
-    values (rm_uuid_v7(), v_org, 'message.deleted', p_thread, p_message, p_user, v_msg.seq, v_now,
-            case when v_msg.withheld then v_now end);
+  -- The deletion of a withheld message goes to the sender's event streams only (no webhook).
+  insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, data, created_at)
+    values (rm_uuid_v7(), v_org, 'message.deleted', p_thread, p_message, p_user, v_msg.seq,
+            case when v_msg.withheld then '{"withheld":true}'::jsonb else '{}'::jsonb end, v_now);
   return query select 'deleted'::text;
 end $$;

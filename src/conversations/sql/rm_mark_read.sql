@@ -5,7 +5,7 @@
 -- see, or to the thread's end (docs/blocking.md, "Receipts"). `last_read_seq` and
 -- `last_read_message_id` name the newest message the reader can see at or before the pointer. The
 -- range passed is recorded in message_reads (each message's exact first-seen time per reader), and a
--- message.read event names what the reader saw, when the reader emits receipts.
+-- message.read event names what the reader saw (marked receipts=false when the reader emits none).
 create or replace function rm_mark_read(p_thread uuid, p_reader uuid, p_upto uuid)
 returns table (status text, last_read_seq integer, last_read_at timestamptz, last_read_message_id uuid)
 language plpgsql as $$
@@ -74,10 +74,13 @@ begin
       where m.thread_id = p_thread and m.seq = v_upto;
   end if;
   select ms.read_receipts into v_receipts from memberships ms where ms.org_id = v_org and ms.user_id = p_reader;
-  -- The event names what the reader saw; passing only hidden messages tells integrators nothing.
-  if v_receipts and v_shown_seq > v_me.last_read_seq then
-    insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, created_at)
-      values (rm_uuid_v7(), v_org, 'message.read', p_thread, v_shown_id, p_reader, v_shown_seq, v_now);
+  -- The event names what the reader saw; passing only hidden messages tells nobody anything. A
+  -- reader with receipts off still moves their own pointer (their other devices and unread count
+  -- follow it): the event says so, and neither integrators nor the other participant hear of it.
+  if v_shown_seq > v_me.last_read_seq then
+    insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, data, created_at)
+      values (rm_uuid_v7(), v_org, 'message.read', p_thread, v_shown_id, p_reader, v_shown_seq,
+              case when v_receipts then '{}'::jsonb else '{"receipts":false}'::jsonb end, v_now);
   end if;
   return query select 'moved'::text, v_shown_seq, v_now, v_shown_id;
 end $$;

@@ -11,9 +11,9 @@
 --   id and time order agree with seq even when senders race.
 -- - The send reads everything before it for the sender (a read with its message.read event, except
 --   for a withheld message: an event at its very moment would betray it).
--- - A withheld message produces no notification and no webhook: its event row is written already
---   published, so nothing is dispatched; the recipient's row is written either way, so a withheld
---   send costs what a normal one does.
+-- - A withheld message produces no notification and no webhook: its event (marked withheld) goes
+--   to the event streams only, which show it to the sender alone; the recipient's row is written
+--   either way, so a withheld send costs what a normal one does.
 create or replace function rm_send_message(
   p_thread uuid, p_sender uuid, p_body text, p_client_id text, p_hash bytea, p_first boolean
 )
@@ -115,11 +115,15 @@ begin
       listed = tp.listed or not v_withheld
     where tp.thread_id = p_thread and tp.user_id = v_me.other_user_id;
 
-  -- A withheld message produces no notification and no webhook: its event row is written
-  -- already published, so nothing is dispatched.
-  insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, data, created_at, published_at)
+  -- A withheld message produces no notification and no webhook (the relay gives its event to
+  -- the event streams only, which show it to the sender alone). `senderRead`: the send moved the
+  -- sender's read pointer past messages of the other, so their unread count changed.
+  insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, data, created_at)
     values (rm_uuid_v7(), v_org, 'message.created', p_thread, v_id, p_sender, v_seq,
-            case when p_first then '{"first":true}'::jsonb else '{}'::jsonb end, v_now,
-            case when v_withheld then v_now end);
+            jsonb_strip_nulls(jsonb_build_object(
+              'first', case when p_first then true end,
+              'withheld', case when v_withheld then true end,
+              'senderRead', case when v_me.unread_count > 0 then true end)),
+            v_now);
   return query select 'created'::text, v_id, v_seq, v_now;
 end $$;

@@ -9,7 +9,9 @@
 --   a new thread is covered by thread.started. Whether a message notifies is decided when it is sent
 --   (withheld or not), not by the worker's timing; the inbox hides a blocked sender's notifications
 --   while the block lasts.
--- The recipient's participant row is locked first, which orders this with their reads.
+-- The recipient's participant row is locked first, which orders this with their reads. A
+-- notification created (or coalesced) writes a notification.created event for the recipient's
+-- event streams.
 create or replace function rm_process_notifications(p_event uuid)
 returns table (status text)
 language plpgsql as $$
@@ -22,6 +24,7 @@ declare
   v_part thread_participants%rowtype;
   v_active boolean;
   v_result text := 'skipped';
+  v_notification uuid;
 begin
   select e.* into v_event from outbox_events e where e.id = p_event;
   if not found then
@@ -45,7 +48,8 @@ begin
     select m.active into v_active from memberships m where m.org_id = v_org and m.user_id = v_recipient;
     if found and v_active then
       insert into notifications (org_id, user_id, type, thread_id, actor_id, count, created_at, updated_at)
-        values (v_org, v_recipient, 'thread.started', v_event.thread_id, v_event.actor_id, 1, v_event.created_at, v_event.created_at);
+        values (v_org, v_recipient, 'thread.started', v_event.thread_id, v_event.actor_id, 1, v_event.created_at, v_event.created_at)
+        returning id into v_notification;
       v_result := 'notified';
     end if;
   elsif v_event.type = 'message.created' and not coalesce(v_event.data ->> 'first', '') = 'true' then
@@ -58,12 +62,19 @@ begin
         insert into notifications (org_id, user_id, type, thread_id, actor_id, count, created_at, updated_at)
           values (v_org, v_part.user_id, 'message.received', v_msg.thread_id, v_msg.sender_id, 1, now(), now())
           on conflict (org_id, user_id, thread_id, actor_id) where read_at is null and type = 'message.received'
-          do update set count = notifications.count + 1, updated_at = now();
+          do update set count = notifications.count + 1, updated_at = now()
+          returning id into v_notification;
         v_result := 'notified';
       end if;
     end if;
   end if;
 
+  -- The recipient's event streams hear of it (a coalesced notification again, with its new count).
+  if v_notification is not null then
+    insert into outbox_events (id, org_id, type, thread_id, actor_id, data, created_at)
+      values (rm_uuid_v7(), v_org, 'notification.created', v_event.thread_id, v_event.actor_id,
+              jsonb_build_object('notificationId', v_notification), now());
+  end if;
   update event_consumers c set done_at = now(), attempts = c.attempts + 1, last_error = null
     where c.event_id = p_event and c.consumer = 'notifications';
   return query select v_result;

@@ -3,9 +3,16 @@ import type { PrincipalRole } from './principal';
 
 export const IS_PUBLIC = 'rm:public';
 export const ROLES = 'rm:roles';
+export const TICKET_AUTH = 'rm:ticketAuth';
 
 /** No bearer token needed (health, docs). */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /** Only these token roles may call the route; others get 403. Members by default. */
 export const Roles = (...roles: PrincipalRole[]) => SetMetadata(ROLES, roles);
+
+/**
+ * The route also takes a stream ticket (`?ticket=`) in place of a bearer token: for EventSource
+ * clients, which cannot send headers (SPEC §4a).
+ */
+export const TicketAuth = () => SetMetadata(TICKET_AUTH, true);

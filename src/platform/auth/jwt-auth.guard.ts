@@ -1,23 +1,53 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { Problems } from '../http/problem';
-import { IS_PUBLIC } from './decorators';
+import { IS_PUBLIC, TICKET_AUTH } from './decorators';
 import type { Principal } from './principal';
+import { STREAM_TICKETS, type StreamTickets } from './stream-tickets';
 
-/** Every route needs a valid bearer token unless marked @Public(). */
+/**
+ * Every route needs a valid bearer token unless marked @Public(); a route marked @TicketAuth()
+ * also takes a stream ticket when no Authorization header is sent.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(STREAM_TICKETS) private readonly tickets: StreamTickets,
+  ) {
     super();
   }
 
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<{
+      headers: Record<string, unknown>;
+      query?: Record<string, unknown>;
+      user?: Principal;
+    }>();
+    const ticket = request.query?.ticket;
+    if (
+      this.reflector.getAllAndOverride<boolean>(TICKET_AUTH, targets) &&
+      request.headers.authorization === undefined &&
+      ticket !== undefined
+    ) {
+      const claims = typeof ticket === 'string' ? this.tickets.verify(ticket) : null;
+      if (!claims) {
+        throw Problems.unauthorized(
+          'The stream ticket is invalid or has expired; get a new one (POST /api/v1/events/tickets).',
+        );
+      }
+      request.user = {
+        userId: claims.userId,
+        orgId: claims.orgId,
+        role: 'resident',
+        name: null,
+        ticket: { nonce: claims.nonce, expiresAt: claims.expiresAt },
+      };
+      return true;
+    }
     return super.canActivate(context);
   }
 

@@ -16,6 +16,11 @@ export interface Principal {
   orgId: string | null;
   role: PrincipalRole;
   name: string | null;
+  /**
+   * Set when the caller came with a stream ticket rather than a token: the ticket carries no
+   * claims (nothing to provision or refresh), and opens one stream only.
+   */
+  ticket?: { nonce: string; expiresAt: Date };
 }
 
 export interface JwtClaims {

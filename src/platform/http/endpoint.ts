@@ -17,7 +17,12 @@ export interface EndpointSpec {
    * The success answers by status. With one, it is the route's status (HttpCode); with several
    * (201 created / 200 existed), the handler sets it.
    */
-  responses: Partial<Record<200 | 201 | 202 | 204, { type?: Type | [Type]; description: string }>>;
+  responses: Partial<
+    Record<
+      200 | 201 | 202 | 204,
+      { type?: Type | [Type]; description: string; content?: Record<string, object> }
+    >
+  >;
   /** UUID path parameters: a malformed one answers 400 naming it (documented here). */
   params?: Record<string, { description: string; example: string }>;
   /**
@@ -52,6 +57,7 @@ export function Endpoint(spec: EndpointSpec) {
         status: Number(status),
         description: r.description,
         ...(r.type ? { type: r.type } : {}),
+        ...(r.content ? { content: r.content } : {}),
       }),
     ),
     ...params.map(([name, p]) =>

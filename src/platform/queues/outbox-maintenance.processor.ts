@@ -1,4 +1,6 @@
-import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/app-config';
 import { PgPool, runPrepared } from '../database/pg-pool';
 import type Redis from 'ioredis';
 import { JobProcessor, Processes, type JobHandlers } from './job-processor';
@@ -29,6 +31,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
   constructor(
     private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
   }
@@ -103,7 +106,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         params: [],
       });
       for (const row of rows) {
-        const job = CONSUMER_JOBS[row.consumer] as JobName | undefined;
+        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as JobName | undefined;
         if (!job) continue;
         await this.queues.add(
           job as 'create-notifications',
@@ -118,11 +121,13 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
     });
   }
 
+  /** Finished outbox events (after an hour), and stream events past their retention. */
   async prune(): Promise<number> {
-    const rows = await this.pg.query<{ pruned: number }>({
-      sql: `select rm_relay_prune('1 hour'::interval) as pruned`,
-      params: [],
+    const rows = await this.pg.query<{ pruned: number; streams: number }>({
+      sql: `select rm_relay_prune('1 hour'::interval) as pruned,
+                   rm_stream_prune(make_interval(hours => ?)) as streams`,
+      params: [this.config.events.retentionHours],
     });
-    return rows[0]?.pruned ?? 0;
+    return (rows[0]?.pruned ?? 0) + (rows[0]?.streams ?? 0);
   }
 }

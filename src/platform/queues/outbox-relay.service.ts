@@ -15,6 +15,7 @@ import {
   type JobName,
 } from './queue-catalogue';
 import { createHash } from 'node:crypto';
+import { OutboxSignals } from './outbox-signals';
 import { QueueRegistry } from './queue-registry';
 import type { Consumer } from './outbox-types';
 
@@ -43,6 +44,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
+    private readonly signals: OutboxSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -87,7 +89,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       const byJob = new Map<JobName, { data: ConsumerPayload; opts: { jobId: string } }[]>();
       for (const group of groups.values()) {
-        const job = CONSUMER_JOBS[group.consumer] as JobName;
+        const job = CONSUMER_JOBS[group.consumer as keyof typeof CONSUMER_JOBS] as JobName;
         for (let i = 0; i < group.eventIds.length; i += CONSUMER_BATCH) {
           const eventIds = group.eventIds.slice(i, i + CONSUMER_BATCH);
           const items = byJob.get(job) ?? [];
@@ -149,6 +151,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       let claimed = 0;
       try {
         claimed = await this.relayOnce();
+        if (claimed) this.signals.claimed();
         claimed = Math.max(claimed, await this.dispatchDeliveries());
         failures = 0;
       } catch (error) {

@@ -5,6 +5,7 @@ import type { DefaultJobOptions } from 'bullmq';
 import { QUEUES } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
 import { RedisProbe } from './redis-probe.service';
+import { OutboxSignals } from './outbox-signals';
 import { bullConnection } from './redis-connection';
 
 @Global()
@@ -25,8 +26,8 @@ export class QueuesModule {
           })),
         ),
       ],
-      providers: [QueueRegistry, RedisProbe],
-      exports: [QueueRegistry, RedisProbe, BullModule],
+      providers: [QueueRegistry, RedisProbe, OutboxSignals],
+      exports: [QueueRegistry, RedisProbe, OutboxSignals, BullModule],
     };
   }
 }

@@ -10,6 +10,7 @@ import { IS_PUBLIC, ROLES } from '../auth/decorators';
 import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../ids';
+import { OWN_TRANSACTIONS } from './own-transactions.decorator';
 import { TenantRunner } from './tenant-runner.service';
 
 /**
@@ -29,6 +30,7 @@ export class TenantContextInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return next.handle();
+    if (this.reflector.getAllAndOverride<boolean>(OWN_TRANSACTIONS, targets)) return next.handle();
 
     const request = context
       .switchToHttp()

@@ -41,9 +41,13 @@ type Literal = (value: string) => string;
  */
 export function beginAsMember(principal: Principal, jit: boolean, literal: Literal): string {
   const text = (value: string | null) => (value === null ? 'null' : literal(value));
+  // A stream ticket carries no claims: nothing to provision just in time, nothing to refresh.
+  const claims = !principal.ticket;
   return `BEGIN; select ${MEMBER_COLUMNS} from rm_enter_tenant(${text(principal.orgId)}::uuid, ${text(
     principal.userId,
-  )}::uuid, ${text(principal.name)}, ${text(principal.role)}, ${jit})`;
+  )}::uuid, ${text(claims ? principal.name : null)}, ${text(claims ? principal.role : null)}, ${
+    jit && claims
+  })`;
 }
 
 export function beginInScope(scope: TenantScope, literal: Literal): string {

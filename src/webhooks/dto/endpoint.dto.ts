@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
-import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-types';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../platform/queues/outbox-types';
 
 const URL_DOC = {
   example: 'https://hooks.example.com/resident-messaging',
@@ -19,7 +19,7 @@ const URL_DOC = {
   maxLength: 2000,
 };
 const EVENTS_DOC = {
-  enum: EVENT_TYPES,
+  enum: WEBHOOK_EVENT_TYPES,
   isArray: true,
   example: ['message.created', 'message.read'],
   description: 'The events to receive.',
@@ -34,12 +34,12 @@ export class CreateEndpointDto {
   url!: string;
 
   @ApiProperty(EVENTS_DOC)
-  @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
-  @ArrayMaxSize(EVENT_TYPES.length)
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique(undefined, { message: 'events must not list an event twice' })
   @ArrayNotEmpty({ message: 'events must list at least one event' })
   @IsArray()
-  events!: EventType[];
+  events!: WebhookEventType[];
 
   @IsText({ max: 500, optional: true, description: 'A note for admins.', example: 'CRM sync' })
   description?: string;
@@ -64,12 +64,12 @@ export class UpdateEndpointDto {
 
   @ApiPropertyOptional(EVENTS_DOC)
   @IsOmittable()
-  @IsIn(EVENT_TYPES, { each: true, message: `each event must be one of ${EVENT_TYPES.join(', ')}` })
-  @ArrayMaxSize(EVENT_TYPES.length)
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique(undefined, { message: 'events must not list an event twice' })
   @ArrayNotEmpty({ message: 'events must list at least one event' })
   @IsArray()
-  events?: EventType[];
+  events?: WebhookEventType[];
 
   @IsText({
     max: 500,

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { PageOf, PageQuery } from '../../platform/http/pagination';
-import { EVENT_TYPES, type EventType } from '../../platform/queues/outbox-types';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../platform/queues/outbox-types';
 import {
   DELIVERY_STATUSES,
   DISABLED_REASONS,
@@ -18,11 +18,11 @@ export class EndpointResponse {
   url!: string;
 
   @ApiProperty({
-    enum: EVENT_TYPES,
+    enum: WEBHOOK_EVENT_TYPES,
     isArray: true,
     example: ['message.created', 'message.read'],
   })
-  events!: EventType[];
+  events!: WebhookEventType[];
 
   @ApiProperty({ type: String, nullable: true, example: 'CRM sync' })
   description!: string | null;
@@ -104,8 +104,8 @@ export class DeliveryResponse {
   })
   eventId!: string;
 
-  @ApiProperty({ enum: EVENT_TYPES, example: 'message.created' })
-  eventType!: EventType;
+  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, example: 'message.created' })
+  eventType!: WebhookEventType;
 
   @ApiProperty({
     enum: DELIVERY_STATUSES,

@@ -1,5 +1,6 @@
 -- The reconciler's view (SECURITY DEFINER): consumer rows due and not done (their job was lost,
--- or failed without exhausting its attempts). Pushes their next_attempt_at out by p_grace so a slow
+-- or failed without exhausting its attempts), of the consumers run as jobs (the event pump claims
+-- its own rows: rm_events_claim). Pushes their next_attempt_at out by p_grace so a slow
 -- job is not dispatched twice in a row, and counts dispatches (for fresh job ids).
 create or replace function rm_relay_due(p_limit integer, p_grace interval)
 returns table (event_id uuid, org_id uuid, consumer text, dispatches integer)
@@ -9,6 +10,7 @@ begin
   with due as (
     select c.event_id, c.consumer from event_consumers c
      where c.done_at is null and c.dead_at is null and c.next_attempt_at <= now()
+       and c.consumer <> 'events'
      order by c.next_attempt_at
      limit p_limit
      for update skip locked
