@@ -52,7 +52,10 @@ export class EventsController {
   @ApiExtension(
     'x-events',
     Object.fromEntries(
-      Object.entries(EVENT_SCHEMAS).map(([name, schema]) => [name, { $ref: getSchemaPath(schema) }]),
+      Object.entries(EVENT_SCHEMAS).map(([name, schema]) => [
+        name,
+        { $ref: getSchemaPath(schema) },
+      ]),
     ),
   )
   @ApiHeader({
@@ -92,7 +95,12 @@ export class EventsController {
       const ticket = principal.ticket;
       if (
         ticket &&
-        !(await this.repo.consumeTicket(tenant.orgId, tenant.userId, ticket.nonce, ticket.expiresAt))
+        !(await this.repo.consumeTicket(
+          tenant.orgId,
+          tenant.userId,
+          ticket.nonce,
+          ticket.expiresAt,
+        ))
       ) {
         throw P.ticketUsed();
       }

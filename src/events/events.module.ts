@@ -18,10 +18,7 @@ export class EventsModule {
   static register(options: { worker: boolean; http: boolean }): DynamicModule {
     return {
       module: EventsModule,
-      imports: [
-        ConversationsModule,
-        NotificationsModule,
-      ],
+      imports: [ConversationsModule, NotificationsModule],
       controllers: options.http ? [EventsController] : [],
       providers: [
         EventsRepository,

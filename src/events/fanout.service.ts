@@ -74,7 +74,9 @@ export class Fanout implements OnModuleDestroy {
       if (failed) throw failed[0] as Error;
       return true;
     } catch (error) {
-      this.warn(`publishing stream events failed (streams catch up from PostgreSQL): ${String(error)}`);
+      this.warn(
+        `publishing stream events failed (streams catch up from PostgreSQL): ${String(error)}`,
+      );
       return false;
     }
   }
@@ -88,7 +90,12 @@ export class Fanout implements OnModuleDestroy {
   }
 
   /** Registers a new stream of a member; returns the streams beyond the member's limit. */
-  async register(orgId: string, userId: string, streamId: string, limit: number): Promise<string[] | null> {
+  async register(
+    orgId: string,
+    userId: string,
+    streamId: string,
+    limit: number,
+  ): Promise<string[] | null> {
     try {
       return (await this.redis().eval(
         REGISTER,

@@ -163,9 +163,8 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
         const id = formatEventId(stream.epoch, stream.lastSeq);
         if (request.lastEventId !== undefined) this.write(stream, sseFrame(id, 'reset', {}));
         // The opening state: the member's unread count now, and an id to resume from.
-        const counts = await this.tenants.run(
-          { orgId: stream.orgId, userId: stream.userId },
-          () => this.conversations.unreadCounts(stream.orgId, [stream.userId]),
+        const counts = await this.tenants.run({ orgId: stream.orgId, userId: stream.userId }, () =>
+          this.conversations.unreadCounts(stream.orgId, [stream.userId]),
         );
         this.write(stream, sseFrame(id, 'unread.changed', counts.get(stream.userId)));
       }

@@ -29,8 +29,10 @@ export class EventsQuery {
 
 export class EventTicketResponse {
   @ApiProperty({
-    description: 'Pass as `?ticket=` to GET /api/v1/events within `expiresAt`; it opens one stream.',
-    example: 'eyJvIjoiN2U1N2EwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwIiwidSI6Ijc.4mN1cGq9b8Xq2sT0lJzV3aR5yW7uE1oK6pH8dF0gQcA',
+    description:
+      'Pass as `?ticket=` to GET /api/v1/events within `expiresAt`; it opens one stream.',
+    example:
+      'eyJvIjoiN2U1N2EwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwIiwidSI6Ijc.4mN1cGq9b8Xq2sT0lJzV3aR5yW7uE1oK6pH8dF0gQcA',
   })
   ticket!: string;
 

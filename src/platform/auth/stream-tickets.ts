@@ -50,9 +50,15 @@ export class StreamTickets {
       return null;
     }
     const { o, u, n, x } = claims;
-    if (typeof o !== 'string' || !UUID.test(o) || typeof u !== 'string' || !UUID.test(u)) return null;
+    if (typeof o !== 'string' || !UUID.test(o) || typeof u !== 'string' || !UUID.test(u))
+      return null;
     if (typeof n !== 'string' || typeof x !== 'number' || x * 1000 <= now) return null;
-    return { orgId: o.toLowerCase(), userId: u.toLowerCase(), nonce: n, expiresAt: new Date(x * 1000) };
+    return {
+      orgId: o.toLowerCase(),
+      userId: u.toLowerCase(),
+      nonce: n,
+      expiresAt: new Date(x * 1000),
+    };
   }
 
   private sign(payload: string): string {

@@ -106,7 +106,8 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         params: [],
       });
       for (const row of rows) {
-        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as JobName | undefined;
+        const job = CONSUMER_JOBS[row.consumer as keyof typeof CONSUMER_JOBS] as
+          JobName | undefined;
         if (!job) continue;
         await this.queues.add(
           job as 'create-notifications',

@@ -34,7 +34,10 @@ export class CreateEndpointDto {
   url!: string;
 
   @ApiProperty(EVENTS_DOC)
-  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  @IsIn(WEBHOOK_EVENT_TYPES, {
+    each: true,
+    message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+  })
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique(undefined, { message: 'events must not list an event twice' })
   @ArrayNotEmpty({ message: 'events must list at least one event' })
@@ -64,7 +67,10 @@ export class UpdateEndpointDto {
 
   @ApiPropertyOptional(EVENTS_DOC)
   @IsOmittable()
-  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  @IsIn(WEBHOOK_EVENT_TYPES, {
+    each: true,
+    message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+  })
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique(undefined, { message: 'events must not list an event twice' })
   @ArrayNotEmpty({ message: 'events must list at least one event' })
