@@ -16,7 +16,8 @@ const NAME = 'Migration20261206120000_event_stream';
  *   published but marked withheld (the sender's streams show them), and every read writes its
  *   message.read event, marked receipts=false when the reader emits no receipts.
  * - event_consumers gains the `events` consumer, claimed by the worker's event pump
- *   (rm_events_claim) rather than dispatched as jobs.
+ *   (rm_events_claim) rather than dispatched as jobs; while Redis cannot take jobs, the relay
+ *   still feeds it (rm_events_feed), so the streams need PostgreSQL only.
  * - stream_tickets: the single-use tickets of EventSource clients (their nonces).
  */
 export const FUNCTION_FILES: [file: string, sha256: string][] = [
@@ -31,6 +32,10 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
   [
     'platform/queues/sql/rm_events_claim.sql',
     'b6d6650e284920cdb67ce5d2588f895dc4e089791bba3d5c5067298a5fbb4fd4',
+  ],
+  [
+    'platform/queues/sql/rm_events_feed.sql',
+    '94925782367c85a9451e02926973316ff0bf294a95ad0a9ca7a0753dcf1ea3c3',
   ],
   [
     'platform/queues/sql/rm_stream_prune.sql',
@@ -123,7 +128,11 @@ export class Migration20261206120000_event_stream extends Migration {
     this.addSql(`grant select, delete on stream_events, stream_tickets to rm_relay`);
 
     for (const [file, sha256] of FUNCTION_FILES) this.addSql(functionSql(NAME, file, sha256));
-    for (const fn of ['rm_events_claim(integer, interval)', 'rm_stream_prune(interval)']) {
+    for (const fn of [
+      'rm_events_claim(integer, interval)',
+      'rm_events_feed(integer)',
+      'rm_stream_prune(interval)',
+    ]) {
       this.addSql(`alter function ${fn} owner to rm_relay`);
       this.addSql(`revoke all on function ${fn} from public, rm_app`);
       this.addSql(`grant execute on function ${fn} to rm_worker`);
@@ -132,6 +141,7 @@ export class Migration20261206120000_event_stream extends Migration {
 
   override down(): void {
     this.addSql(`drop function if exists rm_events_claim(integer, interval)`);
+    this.addSql(`drop function if exists rm_events_feed(integer)`);
     this.addSql(`drop function if exists rm_stream_prune(interval)`);
     this.addSql(`drop table if exists stream_tickets`);
     this.addSql(`drop table if exists stream_events`);

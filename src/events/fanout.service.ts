@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
@@ -42,7 +48,7 @@ return {}`;
  * (a gap in the sequence numbers, Redis away and back).
  */
 @Injectable()
-export class Fanout implements OnModuleDestroy {
+export class Fanout implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(Fanout.name);
   /** This process, in the per-member registry of open streams. */
   readonly processId = randomBytes(6).toString('hex');
@@ -156,6 +162,11 @@ export class Fanout implements OnModuleDestroy {
   onState(listener: (up: boolean) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
+  }
+
+  /** Connects at start: commands fail fast rather than queue while Redis is away. */
+  onModuleInit(): void {
+    this.redis();
   }
 
   onModuleDestroy(): void {

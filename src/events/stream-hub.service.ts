@@ -4,7 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
@@ -25,6 +25,10 @@ import {
 
 /** Stored events read back per query when a stream resumes or catches up. */
 const PAGE = 200;
+/** How long a resuming stream may take nothing before it counts as one that cannot keep up. */
+const DRAIN_TIMEOUT_MS = 30_000;
+/** Live messages a stream holds while it reads back; beyond, it reads back again instead. */
+const MAX_HELD = 1000;
 
 interface OpenStream {
   id: string;
@@ -37,6 +41,8 @@ interface OpenStream {
   lastSeq: number;
   /** Live events that arrived while the stream was reading back from PostgreSQL. */
   held: { epoch: string; events: StreamEvent[] }[] | null;
+  /** Live events were let go while reading back (too many held): read back again after. */
+  overflow: boolean;
   closed: boolean;
   unsubscribe: () => void;
 }
@@ -66,7 +72,7 @@ export interface OpenRequest {
  * shutdown each stream gets a `retry:` hint and closes.
  */
 @Injectable()
-export class StreamHub implements OnModuleInit, OnApplicationShutdown {
+export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamHub.name);
   private readonly members = new Map<string, Set<OpenStream>>();
   private count = 0;
@@ -117,6 +123,7 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
       epoch: '',
       lastSeq: 0,
       held: [],
+      overflow: false,
       closed: false,
       unsubscribe: () => undefined,
     };
@@ -175,7 +182,8 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the HTTP server closes (it waits for open responses): every stream ends here. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopPolling();
     this.stopState?.();
@@ -195,8 +203,11 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     for (const stream of streams) {
       if (message.kind === 'close') {
         if (message.streams.includes(`${this.fanout.processId}/${stream.id}`)) this.close(stream);
-      } else if (stream.held) stream.held.push({ epoch: message.epoch, events: message.events });
-      else this.deliver(stream, message.epoch, message.events);
+      } else if (stream.held) {
+        // They are in PostgreSQL too: past a bound, hold none and read back again.
+        if (stream.held.length < MAX_HELD) stream.held.push(message);
+        else stream.overflow = true;
+      } else this.deliver(stream, message.epoch, message.events);
     }
   }
 
@@ -219,9 +230,10 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private send(stream: OpenStream, event: StreamEvent): void {
+  private send(stream: OpenStream, event: StreamEvent, replay = false): void {
     stream.lastSeq = event.seq;
-    this.write(stream, sseFrame(formatEventId(stream.epoch, event.seq), event.event, event.data));
+    const frame = sseFrame(formatEventId(stream.epoch, event.seq), event.event, event.data);
+    this.write(stream, frame, replay);
   }
 
   /** Reads the stream's missed events back from PostgreSQL, then goes on with the live ones. */
@@ -242,7 +254,15 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
         this.repo.after(stream.orgId, stream.userId, stream.lastSeq, PAGE),
       );
       if (!rows.length || stream.closed) return;
-      for (const event of await this.render(stream, rows)) this.send(stream, event);
+      for (const event of await this.render(stream, rows)) {
+        if (stream.closed) return;
+        this.send(stream, event, true);
+        // Read back at the pace the client reads (a resume may be megabytes).
+        if (stream.raw.writableLength > this.config.events.maxBufferBytes / 2) {
+          await this.drained(stream);
+        }
+      }
+      if (stream.closed) return;
       // A row that renders to nothing (no longer visible) still moves the stream on.
       stream.lastSeq = Math.max(stream.lastSeq, rows[rows.length - 1].seq);
       if (rows.length < PAGE) return;
@@ -303,6 +323,11 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
   private release(stream: OpenStream): void {
     const held = stream.held ?? [];
     stream.held = null;
+    if (stream.overflow) {
+      stream.overflow = false;
+      void this.catchUp(stream);
+      return;
+    }
     for (const message of held) this.deliver(stream, message.epoch, message.events);
   }
 
@@ -324,16 +349,41 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     if (elsewhere.length) await this.fanout.close(stream.orgId, stream.userId, elsewhere);
   }
 
-  private write(stream: OpenStream, frame: string): void {
+  /**
+   * Waits until the client has taken what was written; a client that takes nothing for
+   * DRAIN_TIMEOUT_MS cannot keep up, and is dropped.
+   */
+  private drained(stream: OpenStream): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stream.raw.off('drain', done);
+        stream.raw.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.droppedSlow++;
+        this.close(stream, 'drop');
+        done();
+      }, DRAIN_TIMEOUT_MS);
+      stream.raw.once('drain', done);
+      stream.raw.once('close', done);
+    });
+  }
+
+  /** Writes a frame; live output that piles up past EVENTS_MAX_BUFFER_BYTES drops the stream. */
+  private write(stream: OpenStream, frame: string, replay = false): void {
     if (stream.closed) return;
     stream.raw.write(frame);
-    if (stream.raw.writableLength > this.config.events.maxBufferBytes) {
+    if (!replay && stream.raw.writableLength > this.config.events.maxBufferBytes) {
+      // It cannot keep up: drop the connection (and what waits for it) rather than end it after
+      // its backlog. The client resumes with the last id it received whole.
       this.droppedSlow++;
-      this.close(stream);
+      this.close(stream, 'drop');
     }
   }
 
-  private close(stream: OpenStream): void {
+  private close(stream: OpenStream, how: 'end' | 'drop' = 'end'): void {
     if (stream.closed) return;
     stream.closed = true;
     stream.unsubscribe();
@@ -341,7 +391,8 @@ export class StreamHub implements OnModuleInit, OnApplicationShutdown {
     const streams = this.members.get(key);
     if (streams?.delete(stream)) this.count--;
     if (streams && !streams.size) this.members.delete(key);
-    if (!stream.raw.writableEnded) stream.raw.end();
+    if (how === 'drop') stream.raw.destroy();
+    else if (!stream.raw.writableEnded) stream.raw.end();
     void this.fanout.unregister(stream.orgId, stream.userId, stream.id);
   }
 

@@ -44,12 +44,22 @@ export class HealthController {
   @Get('ready')
   @ApiOkResponse({
     description:
-      'PostgreSQL answers. `info.redis` reports Redis (not required); `info.worker` appears when the worker runs in this process.',
+      'PostgreSQL answers. `info.redis` reports Redis (not required); `info.events` the event streams this process holds and its fan-out subscriber (`up`, `down`: streams are fed from PostgreSQL meanwhile, or `idle`: no stream open), with the streams dropped for not keeping up since start; `info.worker` appears when the worker runs in this process.',
     schema: {
       type: 'object',
       example: {
         status: 'ok',
-        info: { database: { status: 'up' }, redis: { status: 'up', required: false } },
+        info: {
+          database: { status: 'up' },
+          redis: { status: 'up', required: false },
+          events: {
+            status: 'up',
+            streams: 2,
+            fanout: 'up',
+            slowStreamsDropped: 0,
+            required: false,
+          },
+        },
         error: {},
         details: {},
       },
@@ -81,7 +91,9 @@ export class HealthController {
     const events = {
       status: 'up',
       streams: hub.open,
-      fanout: fanout.isUp() || hub.open === 0 ? 'up' : 'down',
+      // idle: no stream open, so no subscription (nothing to receive).
+      fanout: hub.open === 0 ? 'idle' : fanout.isUp() ? 'up' : 'down',
+      slowStreamsDropped: hub.droppedSlow,
       required: false,
     } as const;
     result.info.events = events;

@@ -13,6 +13,7 @@ import {
   viewThread,
   type Res,
 } from '../support/factories';
+import { Normaliser } from '../support/normalise';
 
 interface Recorded {
   step: string;
@@ -21,18 +22,16 @@ interface Recorded {
   body: unknown;
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-const TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
 /** Headers that differ between any two requests (dates, request ids, validators). */
 const VOLATILE_HEADERS = new Set(['date', 'x-request-id', 'etag', 'last-modified']);
 
 /**
- * Records what a member receives, with ids replaced by their order of first appearance and
- * timestamps by a placeholder, so that two runs in two orgs compare equal when they say the same.
+ * Records what a member receives, normalised (ids, timestamps), so that two runs in two orgs
+ * compare equal when they say the same.
  */
 class Recorder {
   readonly log: Recorded[] = [];
-  private readonly ids = new Map<string, string>();
+  private readonly normaliser = new Normaliser();
 
   async record(step: string, request: PromiseLike<Res>): Promise<Res> {
     const res = await request;
@@ -50,20 +49,7 @@ class Recorder {
   }
 
   private normalise(value: unknown): unknown {
-    if (typeof value === 'string') {
-      return value
-        .replace(UUID, (id) => {
-          const key = id.toLowerCase();
-          if (!this.ids.has(key)) this.ids.set(key, `<id ${this.ids.size + 1}>`);
-          return this.ids.get(key)!;
-        })
-        .replace(TIMESTAMP, '<time>');
-    }
-    if (Array.isArray(value)) return value.map((v) => this.normalise(v));
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.normalise(v)]));
-    }
-    return value;
+    return this.normaliser.normalise(value);
   }
 }
 

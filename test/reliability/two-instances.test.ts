@@ -4,7 +4,7 @@ import request from 'supertest';
 import { loadConfig } from '../../src/config/app-config';
 import { mintToken } from '../../src/platform/auth/tokens';
 import { dropDatabase } from '../../src/platform/database/bootstrap';
-import { drainOutbox, ownerClient } from '../support/async';
+import { drainOutbox, ownerClient, pause } from '../support/async';
 import { OWNER_URL } from '../support/env';
 import {
   spawnApi,
@@ -13,6 +13,7 @@ import {
   type ApiProcess,
   type SpawnedProcess,
 } from '../support/processes';
+import { openStream, type SseClient } from '../support/sse';
 import { createTestDatabase, deleteRedisKeys, testEnv } from '../support/test-app';
 
 /**
@@ -341,5 +342,44 @@ describe('two API instances and two workers on one database and one Redis', () =
       expect({ k, unread: actual[k].unread <= 1 }).toEqual({ k, unread: true });
     }
     if (process.env.DEBUG_TWO_INSTANCES) process.stdout.write(diagnostics());
+  });
+
+  it('fans events out across processes: a send through one API reaches streams held by the other, and a member’s stream limit counts both', async () => {
+    const streams: SseClient[] = [];
+    try {
+      // A fresh rate-limit window for Ann (the tests above may all fall within one second).
+      await pause(1100);
+      // Bob's phone on API 1, his laptop on API 2.
+      const phone = await openStream(api1.url, users.bob);
+      const laptop = await openStream(api2.url, users.bob);
+      streams.push(phone, laptop);
+      for (const s of streams) await s.waitFor('unread.changed');
+      const viaApi2 = await send(api2, users.ann, threadAB, 'to Bob via api-2');
+      const viaApi1 = await send(api1, users.ann, threadAB, 'to Bob via api-1');
+      for (const s of [phone, laptop]) {
+        await s.until(
+          (c) => c.named('message.created').length >= 2,
+          10_000,
+          `both messages on ${s === phone ? 'api-1' : 'api-2'}`,
+        );
+        expect(
+          s.named<{ message: { id: string } }>('message.created').map((c) => c.message.id),
+        ).toEqual([viaApi2.id, viaApi1.id]);
+      }
+      // Four more streams on API 2: six in all, so the oldest (the phone, on API 1) closes.
+      for (let i = 0; i < 4; i++) {
+        const s = await openStream(api2.url, users.bob);
+        streams.push(s);
+        await s.waitFor('unread.changed');
+      }
+      await phone.until(
+        (c) => c.ended,
+        10_000,
+        'the oldest stream (on the other process) to close',
+      );
+      expect(streams.slice(1).map((s) => s.ended)).toEqual([false, false, false, false, false]);
+    } finally {
+      for (const s of streams) s.close();
+    }
   });
 });

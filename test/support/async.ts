@@ -37,9 +37,9 @@ export async function drainOutbox(db: Client, timeoutMs = 20_000): Promise<void>
   }
 }
 
-/** Polls `probe` until it returns a truthy value. */
+/** Polls `probe` (async or not) until it returns a truthy value. */
 export async function eventually<T>(
-  probe: () => Promise<T | undefined | null | false>,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<T> {

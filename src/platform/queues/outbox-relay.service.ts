@@ -19,6 +19,9 @@ import { OutboxSignals } from './outbox-signals';
 import { QueueRegistry } from './queue-registry';
 import type { Consumer } from './outbox-types';
 
+/** Events given to the streams per pass while Redis is away (the relay's passes back off to 5 s). */
+const STREAM_FEED_LIMIT = 5000;
+
 interface Claimed {
   eventId: string;
   orgId: string;
@@ -156,6 +159,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         failures = 0;
       } catch (error) {
         failures++;
+        await this.feedStreams();
         if (Date.now() - this.lastErrorLog > 10_000) {
           this.lastErrorLog = Date.now();
           this.logger.warn(`outbox relay paused: ${(error as Error).message}`);
@@ -164,6 +168,25 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (!this.running) break;
       if (failures) await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
       else if (claimed < this.config.outbox.batchSize) await this.sleep(this.config.outbox.pollMs);
+    }
+  }
+
+  /**
+   * While Redis cannot take jobs the events stay unpublished, but the event streams need
+   * PostgreSQL only: their consumer rows are recorded anyway (rm_events_feed) and the event pump
+   * woken. Best effort: PostgreSQL may be what failed.
+   */
+  async feedStreams(): Promise<number> {
+    try {
+      const rows = await this.pg.query<{ added: number }>({
+        sql: 'select rm_events_feed(?) as added',
+        params: [STREAM_FEED_LIMIT],
+      });
+      const added = rows[0]?.added ?? 0;
+      if (added) this.signals.claimed();
+      return added;
+    } catch {
+      return 0;
     }
   }
 
