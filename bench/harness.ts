@@ -20,6 +20,12 @@ import {
   type SeedStats,
 } from './seed';
 import { RAISED_RATE_LIMITS, SHAPES, startService, type Launcher, type Shape } from './service';
+import {
+  measureIdleStreams,
+  measureStreamLatency,
+  type IdleStreams,
+  type StreamLatency,
+} from './streams';
 import type { LoadResult } from './stats';
 
 export interface BenchOptions {
@@ -53,6 +59,15 @@ export interface BenchOptions {
   serviceEnv?: Record<string, string>;
   /** How long to watch the idle machine before starting (0: skip). */
   backgroundCheckMs?: number;
+  /**
+   * Event streams: `streams` open while the send scenario runs (latency to the recipient's
+   * stream), then `idleStreams` idle ones (the API process's RSS); 0 skips each. Measured on the
+   * production shape when it runs (its API process is the API alone), else the last shape.
+   */
+  streams?: number;
+  /** A second stream run with the sends paced at this rate (0: none). */
+  streamRate?: number;
+  idleStreams?: number;
   /** Called after each seeding (the smoke test checks the invariants there). */
   onSeeded?: (stats: SeedStats) => Promise<void>;
 }
@@ -67,6 +82,13 @@ export interface Run {
   result: LoadResult;
   sample: Sample | null;
   lag: LagResult | null;
+}
+
+export interface StreamRun {
+  runner: Shape;
+  /** At full load, then (when asked) at a paced rate. */
+  latency: StreamLatency[];
+  idle: IdleStreams | null;
 }
 
 export interface PlanSet {
@@ -95,6 +117,7 @@ export interface BenchReport {
   fixtures: { users: number; threads: number; sendable: number; pollable: number };
   runs: Run[];
   growthRuns: Run[];
+  streamRuns: StreamRun[];
   plans: PlanSet[];
   totalSeconds: number;
 }
@@ -164,6 +187,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   const runs: Run[] = [];
   const growthRuns: Run[] = [];
+  const streamRuns: StreamRun[] = [];
+  const streamShape: Shape | undefined = o.shapes.includes('prod') ? 'prod' : o.shapes.at(-1);
   let sequence = 0;
   const source = (name: ScenarioName, f: Fixtures) =>
     new OperationSource(f, name, `b${tag}${(sequence++).toString(36)}`);
@@ -264,6 +289,48 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         into.push({ scenario: name, runner: shape, messagesInDb, result, sample, lag });
         o.log(line(shape, name, result, sample, lag));
       }
+      if (into === runs && shape === streamShape) {
+        const streamRun: StreamRun = { runner: shape, latency: [], idle: null };
+        if ((o.streams ?? 0) > 0 && o.scenarios.includes('send')) {
+          for (const rate of [undefined, ...(o.streamRate ? [o.streamRate] : [])]) {
+            await drain(o.ownerUrl, new Date(0));
+            const l = await measureStreamLatency({
+              url: svc.url,
+              ownerUrl: o.ownerUrl,
+              secret,
+              fixtures: f,
+              streams: o.streams!,
+              connections: o.connections,
+              seconds,
+              tag: `${tag}${(sequence++).toString(36)}`,
+              rate,
+            });
+            streamRun.latency.push(l);
+            o.log(
+              `${shape.padEnd(5)} streams: ${l.streams} open (${l.members} members), ` +
+                `${l.sendRps.toFixed(0)} sends/s${rate ? ' (paced)' : ''}; to the recipient's stream p50 ${l.p50.toFixed(1)} ms, ` +
+                `p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms; ${l.missing} missing of ${l.samples + l.missing}`,
+            );
+          }
+          await drain(o.ownerUrl, new Date(0));
+        }
+        if ((o.idleStreams ?? 0) > 0) {
+          streamRun.idle = await measureIdleStreams({
+            url: svc.url,
+            ownerUrl: o.ownerUrl,
+            secret,
+            apiPid: svc.api.pid!,
+            count: o.idleStreams!,
+          });
+          const i = streamRun.idle;
+          o.log(
+            `${shape.padEnd(5)} idle streams: ${i.streams} opened in ${i.openSeconds.toFixed(1)} s; ` +
+              `API RSS ${i.rssBeforeMiB.toFixed(0)} → ${i.rssAfterMiB.toFixed(0)} MiB ` +
+              `(+${i.deltaMiB.toFixed(0)} MiB, ${i.perStreamKiB.toFixed(1)} KiB a stream)`,
+          );
+        }
+        streamRuns.push(streamRun);
+      }
     } finally {
       await svc.stop();
       await clearRedisPrefix(o.redisUrl, prefix).catch(() => 0);
@@ -313,6 +380,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     },
     runs,
     growthRuns,
+    streamRuns,
     plans,
     totalSeconds: (Date.now() - started) / 1000,
   };

@@ -230,6 +230,37 @@ export function plansTable(report: BenchReport): string {
   return table(['statement', ...report.plans.map((p) => p.label), 'sequential scans'], rows);
 }
 
+/**
+ * SPEC §5: with 1,000 open streams, a sent message on the recipient's stream within 250 ms (p99)
+ * at the send load; 10,000 idle streams cost the API process at most 200 MB more RSS.
+ */
+export function streamsTable(report: BenchReport): string {
+  const rows: string[][] = [];
+  for (const run of report.streamRuns) {
+    for (const l of run.latency) {
+      rows.push([
+        run.runner,
+        `${l.streams} streams (${l.members} members) during the send load${l.paced ? ` paced at ${l.paced}/s` : ' (64 connections, as fast as they go)'}, ${l.sendRps.toFixed(0)} sends/s`,
+        `send → recipient's stream p50 ${two(l.p50)} ms, p90 ${two(l.p90)} ms, p99 ${two(l.p99)} ms, max ${two(l.max)} ms (p99 from the response ${two(l.p99FromResponse)} ms); ${l.samples} deliveries, ${l.missing} missing`,
+        l.p99 <= 250 && l.missing === 0
+          ? 'holds (p99 < 250 ms)'
+          : 'MISSED (p99 < 250 ms, none missing)',
+      ]);
+    }
+    const i = run.idle;
+    if (i) {
+      rows.push([
+        run.runner,
+        `${i.streams} idle streams (${i.members} members), opened in ${i.openSeconds.toFixed(1)} s`,
+        `API RSS ${i.rssBeforeMiB.toFixed(0)} → ${i.rssAfterMiB.toFixed(0)} MiB: +${i.deltaMiB.toFixed(0)} MiB (${i.perStreamKiB.toFixed(1)} KiB a stream)`,
+        i.deltaMiB * 1.048576 <= 200 ? 'holds (≤ 200 MB)' : 'MISSED (≤ 200 MB)',
+      ]);
+    }
+  }
+  if (!rows.length) return 'Not measured in this run.';
+  return table(['shape', 'load', 'measured', 'SPEC §5'], rows);
+}
+
 export function renderReport(report: BenchReport): string {
   const m = report.machine;
   const o = report.options;
@@ -280,6 +311,10 @@ export function renderReport(report: BenchReport): string {
     '## Notification lag',
     '',
     lagTable(report.runs),
+    '',
+    '## Event streams',
+    '',
+    streamsTable(report),
     '',
     '## Growth',
     '',

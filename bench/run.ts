@@ -21,7 +21,7 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
   --messages N           messages in the main data set (default 200000)
   --large                the main data set with 1,000,000 messages (no growth step)
   --grow-to N            reseed to N messages for the growth step (default 1000000; 0 skips)
-  --orgs N --members N --threads N   (defaults 10, 2000, 20000 in all)
+  --orgs N --members N --threads N   (defaults 10, 2100, 20000 in all)
   --users N              distinct load users, one token each (default 500)
   --connections N        (default 64)
   --duration S           measured seconds per scenario (default 10)
@@ -35,6 +35,11 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
                          extended (bound parameters, unnamed statements) or simple (literals inlined
                          as the service's MikroORM em.execute sends them)
   --no-floor             skip the floor (service-only runs)
+  --streams N            event streams open during a send run, timed to the recipient's stream
+                         (default 1000; 0 skips)
+  --idle-streams N       idle event streams for the API's RSS (default 10000; 0 skips)
+  --stream-rate N        a second stream run with the sends paced at N a second, below saturation
+                         (default 100; 0 skips)
   --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
   --no-plans             do not rewrite bench/plans/
   --cpu-prof             profile the service processes into bench/results/profiles/;
@@ -51,7 +56,7 @@ function main(): Promise<void> {
       large: { type: 'boolean', default: false },
       'grow-to': { type: 'string', default: '1000000' },
       orgs: { type: 'string', default: '10' },
-      members: { type: 'string', default: '2000' },
+      members: { type: 'string', default: '2100' },
       threads: { type: 'string', default: '20000' },
       users: { type: 'string', default: '500' },
       connections: { type: 'string', default: '64' },
@@ -64,6 +69,9 @@ function main(): Promise<void> {
       'floor-protocol': { type: 'string', default: 'prepared' },
       'no-plans': { type: 'boolean', default: false },
       'no-floor': { type: 'boolean', default: false },
+      streams: { type: 'string', default: '1000' },
+      'idle-streams': { type: 'string', default: '10000' },
+      'stream-rate': { type: 'string', default: '100' },
       'service-env': { type: 'string', default: '' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -112,6 +120,9 @@ function main(): Promise<void> {
     floorPool: num('floor-pool', values['floor-pool']),
     floorProtocol,
     noFloor: values['no-floor'],
+    streams: num('streams', values.streams),
+    idleStreams: num('idle-streams', values['idle-streams']),
+    streamRate: num('stream-rate', values['stream-rate']),
     cpuProfileDir: values['cpu-prof'] ? join(root, 'bench', 'results', 'profiles') : undefined,
     serviceEnv: Object.fromEntries(
       values['service-env']

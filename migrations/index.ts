@@ -7,6 +7,7 @@ import { Migration20261126170000_audit_fixes } from './Migration20261126170000_a
 import { Migration20261206090000_security_review } from './Migration20261206090000_security_review';
 import { Migration20261206100000_sql_home } from './Migration20261206100000_sql_home';
 import { Migration20261206120000_event_stream } from './Migration20261206120000_event_stream';
+import { Migration20261206130000_stream_wake } from './Migration20261206130000_stream_wake';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -25,4 +26,5 @@ export const migrationsList = [
   },
   { name: 'Migration20261206100000_sql_home', class: Migration20261206100000_sql_home },
   { name: 'Migration20261206120000_event_stream', class: Migration20261206120000_event_stream },
+  { name: 'Migration20261206130000_stream_wake', class: Migration20261206130000_stream_wake },
 ];

@@ -83,6 +83,8 @@ export interface AppConfig {
     maxBufferBytes: number;
     /** While Redis is away, streams catch up from PostgreSQL this often. */
     fallbackPollMs: number;
+    /** Org batches a worker's event pump produces at once (each its own transaction). */
+    pumpConcurrency: number;
     /** Stream tickets (EventSource clients) live this long. */
     ticketTtlSeconds: number;
   };
@@ -248,6 +250,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       retentionHours: read.int('EVENTS_RETENTION_HOURS', 48, 24, 24 * 30),
       maxBufferBytes: read.int('EVENTS_MAX_BUFFER_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       fallbackPollMs: read.int('EVENTS_FALLBACK_POLL_MS', 2000, 100, 60000),
+      pumpConcurrency: read.int('EVENTS_PUMP_CONCURRENCY', 8, 1, 64),
       ticketTtlSeconds: read.int('EVENTS_TICKET_TTL_SECONDS', 60, 5, 600),
     },
     jobs: {

@@ -88,6 +88,12 @@ export class EventProducer {
         live,
       });
 
+    // A batch's notifications go last, after the counts: the order a member sees does not depend
+    // on whether the worker's notification came in the same batch as its message or a later one.
+    const notified: {
+      found: NonNullable<ReturnType<typeof notifications.get>>;
+      threadId: string | null;
+    }[] = [];
     for (const e of events) {
       switch (e.type) {
         case 'thread.created': {
@@ -146,14 +152,7 @@ export class EventProducer {
         }
         case 'notification.created': {
           const found = notifications.get(String(e.data.notificationId));
-          if (found) {
-            deliver(
-              found.userId,
-              'notification.created',
-              { notification: found.notification },
-              { threadId: e.threadId, notificationId: found.notification.id },
-            );
-          }
+          if (found) notified.push({ found, threadId: e.threadId });
           break;
         }
         case 'unread.changed':
@@ -165,6 +164,14 @@ export class EventProducer {
     const counts = await this.conversations.unreadCounts(orgId, [...unread]);
     for (const [userId, count] of counts)
       deliver(userId, 'unread.changed', count, {}, { ...count });
+    for (const { found, threadId } of notified) {
+      deliver(
+        found.userId,
+        'notification.created',
+        { notification: found.notification },
+        { threadId, notificationId: found.notification.id },
+      );
+    }
 
     await this.repo.complete(events.map((e) => e.id));
     if (!deliveries.length) return [];

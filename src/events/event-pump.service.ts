@@ -9,6 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { PgPool } from '../platform/database/pg-pool';
 import { OutboxSignals } from '../platform/queues/outbox-signals';
+import { WorkLoop } from '../platform/queues/work-loop';
 import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
 import { Db } from '../platform/tenancy/db.service';
 import { EventProducer } from './event-producer.service';
@@ -22,23 +23,28 @@ import { Fanout } from './fanout.service';
  */
 const LEASE = '5 seconds';
 const BATCH = 500;
+/**
+ * Woken passes start at least this far apart. Each pass costs a claim and a transaction per org;
+ * under load one pass per commit would spend more database time on the streams than on the sends
+ * themselves, while 50 ms is a fifth of the stream's latency budget (SPEC §5: 250 ms p99).
+ */
+const PASS_GAP_MS = 50;
 
 /**
  * The worker loop of the `events` consumer: claims the events whose stream work is due
  * (rm_events_claim, skip locked: several workers cooperate), produces each org's batch in its
  * tenant transaction (EventProducer), and publishes what was appended once that transaction has
- * committed. It needs PostgreSQL only: while Redis is away streams are fed from PostgreSQL, so
- * the work goes on, and the relay wakes it as soon as it has published new events. A batch that
+ * committed. It needs PostgreSQL only (the events' consumer rows are written with them): while
+ * Redis is away streams are fed from PostgreSQL, so the work goes on. Every commit wakes it
+ * (OutboxSignals); otherwise it polls every OUTBOX_POLL_MS. A batch that
  * fails is done event by event, so one poison event holds back no other; its failure is recorded
  * and it is tried again when its claim runs out.
  */
 @Injectable()
 export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(EventPump.name);
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private stopSignals?: () => void;
+  private readonly loop: WorkLoop;
+  private stopWakes?: () => void;
   private lastErrorLog = 0;
 
   constructor(
@@ -49,19 +55,26 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly fanout: Fanout,
     private readonly signals: OutboxSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new WorkLoop({
+      pass: () => this.pumpOnce(),
+      batch: BATCH,
+      pollMs: config.outbox.pollMs,
+      minGapMs: PASS_GAP_MS,
+      logger: this.logger,
+      what: 'event pump',
+    });
+  }
 
   onApplicationBootstrap(): void {
-    this.running = true;
-    this.stopSignals = this.signals.onClaimed(() => this.wake?.());
-    this.loop = this.run();
+    // Woken by every commit (API processes publish it) and by the notifications this worker makes.
+    this.stopWakes = this.signals.onWake(() => this.loop.wake());
+    this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.stopSignals?.();
-    this.wake?.();
-    await this.loop;
+    this.stopWakes?.();
+    await this.loop.stop();
   }
 
   /** Claims and produces one batch; returns how many events it claimed. */
@@ -72,7 +85,17 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
     });
     const byOrg = new Map<string, string[]>();
     for (const r of rows) byOrg.set(r.orgId, [...(byOrg.get(r.orgId) ?? []), r.eventId]);
-    for (const [orgId, eventIds] of byOrg) await this.produce(orgId, eventIds);
+    // Orgs never share a member: their batches run side by side (a pump on one connection would
+    // get one backend's share of a busy database); an org's own batch stays in order.
+    const batches = [...byOrg];
+    const next = async (): Promise<void> => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        await this.produce(batch[0], batch[1]);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.config.events.pumpConcurrency, batches.length) }, next),
+    );
     return rows.length;
   }
 
@@ -109,33 +132,6 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
         ]),
       )
       .catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.pumpOnce();
-        failures = 0;
-      } catch (error) {
-        failures++;
-        this.warn(`event pump paused: ${String(error)}`);
-      }
-      if (!this.running) break;
-      if (failures) await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
-      else if (claimed < BATCH) await this.sleep(this.config.outbox.pollMs);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 
   private warn(message: string): void {

@@ -195,6 +195,9 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
     if (!this.subscriber) {
       const subscriber = new Redis(this.config.redis.url, {
         maxRetriesPerRequest: null,
+        // The ready check sends INFO, which a connection already subscribing refuses (the first
+        // streams subscribe while it connects): the subscriber would never report ready.
+        enableReadyCheck: false,
         retryStrategy: (times) => Math.min(times * 250, 2000),
       });
       subscriber.on('error', (error: Error) => this.warn(`fan-out subscriber: ${error.message}`));

@@ -463,10 +463,10 @@ export class WebhooksRepository {
     await this.refreshRoutes();
   }
 
-  /** Tells every active org admin that an endpoint was disabled (an in-app notification). */
   /**
    * Tells every active org admin that an endpoint was disabled: an in-app notification, and the
-   * notification.created event for their event streams.
+   * notification.created event for their event streams (written published: the streams are its
+   * only consumer).
    */
   async notifyAdmins(endpointId: string): Promise<void> {
     await this.db.query(
@@ -477,8 +477,9 @@ export class WebhooksRepository {
             and m.role = 'org_admin' and m.active
          returning id, org_id, user_id
        )
-       insert into outbox_events (id, org_id, type, data)
-       select rm_uuid_v7(), c.org_id, 'notification.created', jsonb_build_object('notificationId', c.id)
+       insert into outbox_events (id, org_id, type, data, published_at)
+       select rm_uuid_v7(), c.org_id, 'notification.created',
+              jsonb_build_object('notificationId', c.id), now()
          from created c`,
       [endpointId],
     );

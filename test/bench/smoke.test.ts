@@ -49,6 +49,9 @@ describe('bench harness (smoke)', () => {
       plansDir: join(dir, 'plans'),
       launcher: sourceLauncher,
       backgroundCheckMs: 0,
+      streams: 8,
+      idleStreams: 20,
+      streamRate: 20,
       // Quiet unless asked (BENCH_SMOKE_LOG=1): the figures of a tiny run are no one's business.
       log: (l) => {
         if (process.env.BENCH_SMOKE_LOG)
@@ -88,6 +91,22 @@ describe('bench harness (smoke)', () => {
     expect(send.sample?.apiPeakRssMb).toBeGreaterThan(0);
     expect(send.lag?.events).toBeGreaterThan(0);
     expect(send.lag?.p99Ms).not.toBeNull();
+  });
+
+  it('times sends to the recipients’ open streams (none missing) and weighs idle streams', () => {
+    expect(report.streamRuns).toHaveLength(1);
+    const [{ runner, latency, idle }] = report.streamRuns;
+    expect(runner).toBe('dev');
+    // At full speed, then paced.
+    expect(latency.map((l) => l.paced)).toEqual([null, 20]);
+    for (const l of latency) {
+      expect(l.streams).toBe(8);
+      expect(l.samples).toBeGreaterThan(0);
+      expect(l.missing).toBe(0);
+    }
+    expect(idle?.streams).toBe(20);
+    expect(idle?.rssAfterMiB).toBeGreaterThan(0);
+    expect(renderReport(report)).toContain('## Event streams');
   });
 
   it('repeats the hot reads at the larger size and saves their plans', () => {

@@ -19,7 +19,6 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_claim_deliveries', // webhook deliveries that are due (ids, org, attempt number)
   'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
   'rm_events_claim', // the event pump: stream work that is due (ids, org)
-  'rm_events_feed', // the relay while Redis is away: stream work for unpublished events (a count)
   'rm_stream_prune', // pruning of stream events and used tickets past retention
 ];
 

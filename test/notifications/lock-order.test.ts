@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { Client } from 'pg';
 import { Db } from '../../src/platform/tenancy/db.service';
 import { ConsumerJobRunner } from '../../src/platform/queues/consumer-job';
+import { OutboxSignals } from '../../src/platform/queues/outbox-signals';
 import { TenantRunner } from '../../src/platform/tenancy/tenant-runner.service';
 import { CreateNotificationsProcessor } from '../../src/notifications/jobs/create-notifications.processor';
 import { NotificationsService } from '../../src/notifications/notifications.service';
@@ -72,6 +73,7 @@ describe('a send and a notification batch on the same thread', () => {
       const processor = new CreateNotificationsProcessor(
         new ConsumerJobRunner(t.app.get(TenantRunner), t.app.get(Db)),
         notifications,
+        t.app.get(OutboxSignals),
       );
       const job = {
         id: `lock-order-${round}`,

@@ -74,10 +74,11 @@ begin
       where tp.thread_id = v_thread and tp.user_id = p_blocker;
     perform rm_refresh_participant(v_thread, p_blocker);
     -- The blocker's unread count may have changed: their own event streams hear of it (an
-    -- internal event: no webhook, no notification, nothing the blocked member can observe).
-    insert into outbox_events (id, org_id, type, actor_id, data)
+    -- internal event: no webhook, no notification, nothing the blocked member can observe;
+    -- written published, the streams are its only consumer).
+    insert into outbox_events (id, org_id, type, actor_id, data, published_at)
       values (rm_uuid_v7(), v_org, 'unread.changed', p_blocker,
-              jsonb_build_object('userId', p_blocker));
+              jsonb_build_object('userId', p_blocker), now());
   end if;
   return query select case when p_on then 'created' else 'removed' end, v_created;
 end $$;

@@ -7,6 +7,7 @@ import {
   type JobHandlers,
 } from '../../platform/queues/job-processor';
 import type { JobPayloads } from '../../platform/queues/queue-catalogue';
+import { OutboxSignals } from '../../platform/queues/outbox-signals';
 import { NotificationsService } from '../notifications.service';
 
 /** Outbox events → the in-app notifications they cause (idempotent; see rm_process_notifications). */
@@ -19,17 +20,21 @@ export class CreateNotificationsProcessor extends JobProcessor {
   constructor(
     private readonly runner: ConsumerJobRunner,
     private readonly notifications: NotificationsService,
+    private readonly signals: OutboxSignals,
   ) {
     super();
   }
 
-  private create(job: Job<JobPayloads['create-notifications']>): Promise<number> {
+  private async create(job: Job<JobPayloads['create-notifications']>): Promise<number> {
     requireConsumerPayload(job);
-    return this.runner.run(
+    const done = await this.runner.run(
       job,
       'notifications',
       (eventId) => this.notifications.processEvent(eventId),
       (eventIds) => this.notifications.lockParticipants(eventIds),
     );
+    // The notifications it made wait for the event streams: wake the pump.
+    this.signals.local();
+    return done;
   }
 }

@@ -70,10 +70,12 @@ begin
   end if;
 
   -- The recipient's event streams hear of it (a coalesced notification again, with its new count).
+  -- The event streams are its only consumer (their row comes with it): it is written published,
+  -- the relay has nothing to route.
   if v_notification is not null then
-    insert into outbox_events (id, org_id, type, thread_id, actor_id, data, created_at)
+    insert into outbox_events (id, org_id, type, thread_id, actor_id, data, created_at, published_at)
       values (rm_uuid_v7(), v_org, 'notification.created', v_event.thread_id, v_event.actor_id,
-              jsonb_build_object('notificationId', v_notification), now());
+              jsonb_build_object('notificationId', v_notification), now(), now());
   end if;
   update event_consumers c set done_at = now(), attempts = c.attempts + 1, last_error = null
     where c.event_id = p_event and c.consumer = 'notifications';

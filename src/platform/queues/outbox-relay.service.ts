@@ -16,11 +16,9 @@ import {
 } from './queue-catalogue';
 import { createHash } from 'node:crypto';
 import { OutboxSignals } from './outbox-signals';
+import { WAKE_GAP_MS, WorkLoop } from './work-loop';
 import { QueueRegistry } from './queue-registry';
 import type { Consumer } from './outbox-types';
-
-/** Events given to the streams per pass while Redis is away (the relay's passes back off to 5 s). */
-const STREAM_FEED_LIMIT = 5000;
 
 interface Claimed {
   eventId: string;
@@ -39,17 +37,24 @@ interface Claimed {
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
-  private lastErrorLog = 0;
+  private readonly loop: WorkLoop;
+  private stopWakes?: () => void;
 
   constructor(
     private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
     private readonly signals: OutboxSignals,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new WorkLoop({
+      pass: async () => Math.max(await this.relayOnce(), await this.dispatchDeliveries()),
+      batch: config.outbox.batchSize,
+      pollMs: config.outbox.pollMs,
+      minGapMs: WAKE_GAP_MS,
+      logger: this.logger,
+      what: 'outbox relay',
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.start();
@@ -60,15 +65,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    // A commit anywhere (API processes publish it) wakes the relay before its next poll.
+    this.stopWakes ??= this.signals.onWake(() => this.loop.wake());
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+    this.stopWakes?.();
+    this.stopWakes = undefined;
+    await this.loop.stop();
   }
 
   /**
@@ -145,58 +150,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         })),
       );
       return rows.length;
-    });
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.relayOnce();
-        if (claimed) this.signals.claimed();
-        claimed = Math.max(claimed, await this.dispatchDeliveries());
-        failures = 0;
-      } catch (error) {
-        failures++;
-        await this.feedStreams();
-        if (Date.now() - this.lastErrorLog > 10_000) {
-          this.lastErrorLog = Date.now();
-          this.logger.warn(`outbox relay paused: ${(error as Error).message}`);
-        }
-      }
-      if (!this.running) break;
-      if (failures) await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
-      else if (claimed < this.config.outbox.batchSize) await this.sleep(this.config.outbox.pollMs);
-    }
-  }
-
-  /**
-   * While Redis cannot take jobs the events stay unpublished, but the event streams need
-   * PostgreSQL only: their consumer rows are recorded anyway (rm_events_feed) and the event pump
-   * woken. Best effort: PostgreSQL may be what failed.
-   */
-  async feedStreams(): Promise<number> {
-    try {
-      const rows = await this.pg.query<{ added: number }>({
-        sql: 'select rm_events_feed(?) as added',
-        params: [STREAM_FEED_LIMIT],
-      });
-      const added = rows[0]?.added ?? 0;
-      if (added) this.signals.claimed();
-      return added;
-    } catch {
-      return 0;
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
     });
   }
 }

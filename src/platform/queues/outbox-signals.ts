@@ -1,20 +1,100 @@
-import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { APP_CONFIG } from '../../config/config.module';
+import type { AppConfig } from '../../config/app-config';
+
+/** Commits within this window share one cross-process wake (the first goes out at once). */
+const WAKE_WINDOW_MS = 20;
 
 /**
- * Signals of the outbox relay within one process: a consumer that runs in this process (the event
- * pump) starts on what the relay just published instead of at its next poll.
+ * Wakes the outbox's consumers (the relay, the event pump) as soon as there is work, instead of at
+ * their next poll (OUTBOX_POLL_MS):
+ * - `committed()`: a transaction that may have written outbox events has committed. Consumers in
+ *   this process wake at once; workers in other processes through one Redis PUBLISH, at most one
+ *   per 20 ms per process (the first at once, the rest together at the end of the window).
+ * - `local()`: wake this process's consumers only (a worker that just made more work itself).
+ * Best effort: a wake that is lost (Redis away) costs one poll interval, never an event.
  */
 @Injectable()
-export class OutboxSignals {
+export class OutboxSignals implements OnModuleDestroy {
+  private readonly logger = new Logger(OutboxSignals.name);
   private readonly emitter = new EventEmitter().setMaxListeners(0);
+  private publisher: Redis | null = null;
+  private subscriber: Redis | null = null;
+  private windowUntil = 0;
+  private trailing: NodeJS.Timeout | null = null;
+  private lastErrorLog = 0;
+  private closed = false;
 
-  claimed(): void {
-    this.emitter.emit('claimed');
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  private get channel(): string {
+    return `${this.config.redis.queuePrefix}:outbox:wake`;
   }
 
-  onClaimed(listener: () => void): () => void {
-    this.emitter.on('claimed', listener);
-    return () => this.emitter.off('claimed', listener);
+  committed(): void {
+    this.local();
+    const now = Date.now();
+    if (now >= this.windowUntil) {
+      this.windowUntil = now + WAKE_WINDOW_MS;
+      this.publish();
+    } else {
+      this.trailing ??= setTimeout(() => {
+        this.trailing = null;
+        this.publish();
+      }, this.windowUntil - now).unref();
+    }
+  }
+
+  local(): void {
+    this.emitter.emit('wake');
+  }
+
+  /** Calls `listener` on every wake, from this process or (through Redis) another. */
+  onWake(listener: () => void): () => void {
+    this.emitter.on('wake', listener);
+    this.subscribe();
+    return () => this.emitter.off('wake', listener);
+  }
+
+  onModuleDestroy(): void {
+    this.closed = true;
+    if (this.trailing) clearTimeout(this.trailing);
+    this.publisher?.disconnect();
+    this.subscriber?.disconnect();
+  }
+
+  private publish(): void {
+    if (this.closed) return;
+    this.publisher ??= this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    this.publisher.publish(this.channel, '1').catch(() => undefined);
+  }
+
+  private subscribe(): void {
+    if (this.subscriber || this.closed) return;
+    this.subscriber = this.connect({ maxRetriesPerRequest: null, enableReadyCheck: false });
+    this.subscriber.on('message', (channel: string) => {
+      if (channel === this.channel) this.local();
+    });
+    this.subscriber.subscribe(this.channel).catch(() => undefined);
+  }
+
+  private connect(options: {
+    enableOfflineQueue?: boolean;
+    enableReadyCheck?: boolean;
+    maxRetriesPerRequest: number | null;
+  }) {
+    const redis = new Redis(this.config.redis.url, {
+      ...options,
+      commandTimeout: 1000,
+      retryStrategy: (times) => Math.min(times * 250, 2000),
+    });
+    redis.on('error', (error: Error) => {
+      if (Date.now() - this.lastErrorLog < 10_000) return;
+      this.lastErrorLog = Date.now();
+      this.logger.warn(`outbox wake-ups (consumers poll meanwhile): ${error.message}`);
+    });
+    return redis;
   }
 }

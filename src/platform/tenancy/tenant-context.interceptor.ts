@@ -10,6 +10,7 @@ import { IS_PUBLIC, ROLES } from '../auth/decorators';
 import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../ids';
+import { OutboxSignals } from '../queues/outbox-signals';
 import { OWN_TRANSACTIONS } from './own-transactions.decorator';
 import { TenantRunner } from './tenant-runner.service';
 
@@ -24,6 +25,7 @@ export class TenantContextInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
     private readonly runner: TenantRunner,
+    private readonly signals: OutboxSignals,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -49,6 +51,15 @@ export class TenantContextInterceptor implements NestInterceptor {
     // Which member roles may call the route is decided on the membership the transaction
     // resolves, never on the token's role claim.
     const roles = this.reflector.getAllAndOverride<PrincipalRole[] | undefined>(ROLES, targets);
-    return from(this.runner.runAsMember(principal, handle, { roles }));
+    const committed = this.runner.runAsMember(principal, handle, { roles });
+    // A write may have added outbox events: wake their consumers now rather than at their poll.
+    const method = context.switchToHttp().getRequest<{ method: string }>().method;
+    if (method === 'GET' || method === 'HEAD') return from(committed);
+    return from(
+      committed.then((result: unknown) => {
+        this.signals.committed();
+        return result;
+      }),
+    );
   }
 }

@@ -1,8 +1,7 @@
 -- The outbox relay (SECURITY DEFINER, owned by rm_relay: it sees every org). Claims up to p_limit
 -- unpublished events (skip locked: several relays cooperate), records the consumers each needs in
--- event_consumers, and marks them published:
--- - events (the members' event streams): every event; due at once, the worker's event pump takes
---   it (no job);
+-- event_consumers, and marks them published (the event streams' row is written with the event,
+-- by rm_outbox_stream_consumer):
 -- - notifications: a new thread (not a 'silent' one, started by someone the recipient blocks) and
 --   a message that is neither a thread's first (covered by thread.started) nor withheld;
 -- - webhooks: the four public types when the org has an enabled endpoint for the type, never for
@@ -36,8 +35,6 @@ begin
      where exists (select 1 from webhook_routes r where r.org_id = c.org_id and r.event_type = c.type)
        and not c.silent and not c.withheld
        and coalesce(c.data ->> 'receipts', '') <> 'false'
-    union all
-    select c.id, c.org_id, 'events'::text, now() from claimed c
   ), recorded as (
     insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
     select w.id, w.org_id, w.consumer, w.due from wanted w
@@ -46,5 +43,5 @@ begin
     update outbox_events e set published_at = now() from claimed c where e.id = c.id
   )
   select c.id, c.org_id, w.consumer from claimed c
-    left join wanted w on w.id = c.id and w.consumer <> 'events';
+    left join wanted w on w.id = c.id;
 end $$;
