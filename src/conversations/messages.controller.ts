@@ -64,6 +64,11 @@ export class MessagesController {
     },
     params: THREAD_ID,
     body: true,
+    bodyExample: {
+      type: SendMessageDto,
+      summary: 'A message (add a fresh clientMessageId to make it retry-safe)',
+      value: { body: 'Hi! The parcel is at the front desk.' },
+    },
     idempotencyKey: true,
     problems: [invalidField('body', 'body must not be empty'), ...SEND_PROBLEMS, P.threadNotFound],
   })

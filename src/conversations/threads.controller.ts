@@ -66,6 +66,14 @@ export class ThreadsController {
       },
     },
     body: true,
+    bodyExample: {
+      type: StartThreadDto,
+      summary: 'A thread with a first message (add a fresh clientMessageId to make it retry-safe)',
+      value: {
+        recipientId: '7e57a000-0000-4000-8000-0000000000b2',
+        body: 'Hello, is the gym open on Sunday?',
+      },
+    },
     idempotencyKey: true,
     problems: [
       invalidField('body', 'body must not be empty'),

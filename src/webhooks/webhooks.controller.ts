@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Patch, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiExtension, ApiExtraModels, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Roles } from '../platform/auth/decorators';
 import { ApiMemberRoute, ApiProblems, invalidField } from '../platform/http/api-docs';
 import { UuidParam } from '../platform/http/decorators';
@@ -17,6 +17,7 @@ import {
   EndpointResponse,
   EndpointWithSecretResponse,
 } from './dto/webhook.response';
+import { WEBHOOK_PAYLOADS } from './dto/webhook-payload';
 import { PUBLIC_URL_REQUIRED } from './ssrf';
 import { WebhookProblems as P } from './webhooks.problems';
 import { WebhooksService } from './webhooks.service';
@@ -28,6 +29,9 @@ const ENDPOINT_ID = {
 const DELIVERY_ID = {
   id: { description: 'The delivery.', example: '01a218b4-f1bb-7c2e-9a51-3d0c5e8f7a21' },
 };
+const PAYLOAD_LIST = Object.entries(WEBHOOK_PAYLOADS)
+  .map(([type, schema]) => `- \`${type}\`: ${schema.name}`)
+  .join('\n');
 
 @ApiTags('webhooks')
 @ApiMemberRoute()
@@ -38,11 +42,20 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post('endpoints')
+  @ApiExtraModels(...Object.values(WEBHOOK_PAYLOADS))
+  @ApiExtension(
+    'x-webhook-payloads',
+    Object.fromEntries(
+      Object.entries(WEBHOOK_PAYLOADS).map(([type, schema]) => [
+        type,
+        { $ref: getSchemaPath(schema) },
+      ]),
+    ),
+  )
   @Endpoint({
     operation: 'createWebhookEndpoint',
     summary: 'Register an endpoint',
-    description:
-      'Deliveries are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>). The `secret` is shown only in this response (and on rotation). See docs/webhooks.md.',
+    description: `Deliveries are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>). The \`secret\` is shown only in this response (and on rotation). See docs/webhooks.md.\n\nEach delivery POSTs a JSON body \`{ type, timestamp, data }\` (the WebhookPayload schema, told apart by \`type\`); the schema of each event type's body is in \`x-webhook-payloads\`:\n\n${PAYLOAD_LIST}`,
     responses: {
       201: {
         type: EndpointWithSecretResponse,

@@ -36,6 +36,8 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   $ref?: string;
+  /** A named schema with siblings (description, nullable): `{ allOf: [{ $ref }], … }`. */
+  allOf?: JsonSchema[];
 }
 
 const METHODS: HttpMethod[] = ['get', 'post', 'put', 'patch', 'delete'];
@@ -54,6 +56,19 @@ export async function fetchRoutes(http: () => TestAgent): Promise<OpenApiRoute[]
     if (schema.$ref) {
       const name = schema.$ref.replace('#/components/schemas/', '');
       return resolve(doc.components?.schemas?.[name], depth + 1);
+    }
+    if (schema.allOf) {
+      // Named enums are referenced this way: the property is the referenced schema, plus its own
+      // description, example or nullable.
+      const { allOf, ...own } = schema;
+      return resolve(
+        Object.assign(
+          {},
+          ...allOf.map((part) => resolve(part, depth + 1) ?? {}),
+          own,
+        ) as JsonSchema,
+        depth + 1,
+      );
     }
     const properties = schema.properties
       ? Object.fromEntries(

@@ -25,6 +25,7 @@ export class MessageResponse {
   threadId!: string;
 
   @ApiProperty({
+    type: 'integer',
     example: 7,
     description:
       'Position in the thread (1, 2, 3 …). You may see gaps where messages are hidden from you; a gap never means loss.',
@@ -104,9 +105,17 @@ export class ReadResponse {
 }
 
 export class UnreadCountResponse {
-  @ApiProperty({ example: 5, description: 'Unread messages you may see, over all your threads.' })
+  @ApiProperty({
+    type: 'integer',
+    example: 5,
+    description: 'Unread messages you may see, over all your threads.',
+  })
   total!: number;
 
-  @ApiProperty({ example: 2, description: 'Threads holding at least one of them.' })
+  @ApiProperty({
+    type: 'integer',
+    example: 2,
+    description: 'Threads holding at least one of them.',
+  })
   threads!: number;
 }

@@ -14,8 +14,8 @@ export class MessageLimitQuery {
 export class MessagesQuery extends MessageLimitQuery {
   @ApiPropertyOptional({
     format: 'uuid',
-    example: '01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02',
-    description: 'The newest `limit` messages before this message id.',
+    description:
+      'The newest `limit` messages before this message id. Not with `after`. Example: `01a2182a-9b10-7f2d-9e84-3c6a1b5d7e02`.',
   })
   @IsOmittable()
   @IsUUID('all', { message: 'before must be a message id (UUID)' })
@@ -23,8 +23,8 @@ export class MessagesQuery extends MessageLimitQuery {
 
   @ApiPropertyOptional({
     format: 'uuid',
-    example: '01a21828-6e3a-7d41-8b27-9f1c3a5e7d60',
-    description: 'The oldest `limit` messages after this message id (what polling clients call).',
+    description:
+      'The oldest `limit` messages after this message id (what polling clients call). Not with `before`. Example: `01a21828-6e3a-7d41-8b27-9f1c3a5e7d60`.',
   })
   @IsOmittable()
   @IsUUID('all', { message: 'after must be a message id (UUID)' })

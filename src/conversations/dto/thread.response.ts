@@ -2,13 +2,25 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MemberSummary } from '../../members/dto/member-summary.response';
 import { MessagePageResponse, MessageResponse } from './message.response';
 import { PageOf } from '../../platform/http/pagination';
+import { ApiEnumProperty, namedEnum } from '../../platform/http/named-schemas';
+
+/** The kinds of thread: one-to-one only, for now. */
+export const THREAD_KINDS = ['direct'] as const;
+export type ThreadKind = (typeof THREAD_KINDS)[number];
+
+/** The OpenAPI schema of a thread's kind (ThreadKind). */
+export const ThreadKindEnum = namedEnum(
+  'ThreadKind',
+  THREAD_KINDS,
+  'The kind of thread: `direct` (one-to-one between two members) is the only one.',
+);
 
 export class ThreadResponse {
   @ApiProperty({ format: 'uuid', example: '01a21826-4154-7c3e-8a41-5b0d2e6f9c18' })
   id!: string;
 
-  @ApiProperty({ enum: ['direct'], example: 'direct' })
-  kind!: 'direct';
+  @ApiEnumProperty(ThreadKindEnum, { example: 'direct' })
+  kind!: ThreadKind;
 
   @ApiProperty({ type: () => [MemberSummary], description: 'Both participants, you included.' })
   participants!: MemberSummary[];
@@ -30,6 +42,7 @@ export class ThreadResponse {
   lastMessageAt!: string | null;
 
   @ApiProperty({
+    type: 'integer',
     example: 2,
     description: 'Messages from others past your read pointer, not deleted, that you may see.',
   })

@@ -1,5 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MEMBER_ROLES, type MemberRole } from '../../platform/auth/roles';
+import type { MemberRole } from '../../platform/auth/roles';
+import { ApiEnumProperty } from '../../platform/http/named-schemas';
+import { MemberRoleEnum } from './member-enums';
 
 /** How a member appears to others: in participants, senders and the directory. */
 export class MemberSummary {
@@ -9,6 +11,6 @@ export class MemberSummary {
   @ApiProperty({ example: 'Alice Martin' })
   displayName!: string;
 
-  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  @ApiEnumProperty(MemberRoleEnum, { example: 'resident' })
   role!: MemberRole;
 }

@@ -1,11 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import {
-  MEMBER_ROLES,
-  VISIBILITIES,
-  type MemberRole,
-  type Visibility,
-} from '../../platform/auth/roles';
+import type { MemberRole, Visibility } from '../../platform/auth/roles';
+import { ApiEnumProperty } from '../../platform/http/named-schemas';
 import type { MemberSnapshot } from '../../platform/tenancy/tenant-context';
+import { MemberRoleEnum, MemberVisibilityEnum } from './member-enums';
 
 export class MembershipResponse {
   @ApiProperty({ format: 'uuid', example: '0b7c4d9e-6f1a-4c2b-9d3e-5f6a7b8c9d0e' })
@@ -17,11 +14,10 @@ export class MembershipResponse {
   @ApiProperty({ example: 'Alice Martin' })
   displayName!: string;
 
-  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  @ApiEnumProperty(MemberRoleEnum, { example: 'resident' })
   role!: MemberRole;
 
-  @ApiProperty({
-    enum: VISIBILITIES,
+  @ApiEnumProperty(MemberVisibilityEnum, {
     example: 'visible',
     description:
       'hidden: left out of residents’ recipient directory; residents cannot start new threads with you.',

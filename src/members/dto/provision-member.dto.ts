@@ -1,7 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn } from 'class-validator';
 import { cleanDisplayName } from '../../platform/auth/principal';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
+import { ApiEnumProperty, ApiEnumPropertyOptional } from '../../platform/http/named-schemas';
+import { MemberRoleEnum, MemberVisibilityEnum } from './member-enums';
 import {
   MEMBER_ROLES,
   VISIBILITIES,
@@ -20,11 +22,11 @@ export class ProvisionMemberDto {
   })
   displayName!: string;
 
-  @ApiProperty({ enum: MEMBER_ROLES, example: 'resident' })
+  @ApiEnumProperty(MemberRoleEnum, { example: 'resident' })
   @IsIn(MEMBER_ROLES)
   role!: MemberRole;
 
-  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'visible', example: 'visible' })
+  @ApiEnumPropertyOptional(MemberVisibilityEnum, { default: 'visible', example: 'visible' })
   @IsOmittable()
   @IsIn(VISIBILITIES)
   visibility?: Visibility;

@@ -9,8 +9,7 @@ import { IsOmittable } from '../../platform/http/decorators';
 export class RecipientsQuery extends PageQuery {
   @ApiPropertyOptional({
     description:
-      'Search in display names: a substring, matched case- and accent-insensitively ("zoe" finds "Zoë").',
-    example: 'mar',
+      'Search in display names: a substring, matched case- and accent-insensitively ("zoe" finds "Zoë"). Example: `mar`.',
     maxLength: 100,
   })
   @IsOmittable()

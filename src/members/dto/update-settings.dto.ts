@@ -2,10 +2,11 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn } from 'class-validator';
 import { VISIBILITIES, type Visibility } from '../../platform/auth/roles';
 import { IsOmittable } from '../../platform/http/decorators';
+import { ApiEnumPropertyOptional } from '../../platform/http/named-schemas';
+import { MemberVisibilityEnum } from './member-enums';
 
 export class UpdateSettingsDto {
-  @ApiPropertyOptional({
-    enum: VISIBILITIES,
+  @ApiEnumPropertyOptional(MemberVisibilityEnum, {
     example: 'hidden',
     description:
       'hidden: residents no longer find you in the directory or start new threads with you; existing threads go on.',

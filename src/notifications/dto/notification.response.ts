@@ -1,14 +1,21 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MemberSummary } from '../../members/dto/member-summary.response';
 import { PageOf } from '../../platform/http/pagination';
+import { ApiEnumProperty, namedEnum } from '../../platform/http/named-schemas';
 import { NOTIFICATION_TYPES, type NotificationType } from '../notification-types';
+
+/** The OpenAPI schema of a notification's type (NotificationType). */
+export const NotificationTypeEnum = namedEnum(
+  'NotificationType',
+  NOTIFICATION_TYPES,
+  'The kind of in-app notification: `thread.started` (someone started a thread with you), `message.received` (new messages, coalesced), `webhook.disabled` (org admins: a webhook endpoint was disabled).',
+);
 
 export class NotificationResponse {
   @ApiProperty({ format: 'uuid', example: '01a2182a-9b53-7a19-b2c7-4e8f0d1a6c35' })
   id!: string;
 
-  @ApiProperty({
-    enum: NOTIFICATION_TYPES,
+  @ApiEnumProperty(NotificationTypeEnum, {
     example: 'message.received',
     description:
       'thread.started: someone started a thread with you. message.received: new messages (coalesced). webhook.disabled (org admins): a webhook endpoint was disabled.',
@@ -42,6 +49,7 @@ export class NotificationResponse {
   endpointId?: string;
 
   @ApiProperty({
+    type: 'integer',
     example: 3,
     description: 'How many messages this notification stands for; grows while it is unread.',
   })
@@ -80,6 +88,10 @@ export class NotificationPageResponse extends PageOf(
 }
 
 export class ReadAllResponse {
-  @ApiProperty({ example: 4, description: 'How many notifications were marked read.' })
+  @ApiProperty({
+    type: 'integer',
+    example: 4,
+    description: 'How many notifications were marked read.',
+  })
   updated!: number;
 }

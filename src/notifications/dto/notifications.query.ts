@@ -7,9 +7,8 @@ import { IsOmittable } from '../../platform/http/decorators';
 export class NotificationsQuery extends PageQuery {
   @ApiPropertyOptional({
     type: Boolean,
-    description: 'Only unread notifications.',
+    description: 'Only unread notifications. Example: `true`.',
     default: false,
-    example: true,
   })
   @IsOmittable()
   @Transform(({ value }: { value: unknown }) =>

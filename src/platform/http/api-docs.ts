@@ -29,7 +29,7 @@ export class ProblemDetails {
   @ApiProperty({ example: 'Validation failed' })
   title!: string;
 
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400, description: 'The HTTP status code.' })
   status!: number;
 
   @ApiProperty({ example: 'body must not be empty' })

@@ -111,11 +111,13 @@ export function IsText(options: {
   );
 }
 
+export const CURSOR_DESCRIPTION = 'Opaque cursor from a previous page’s `nextCursor`.';
+
 /** An opaque pagination cursor (query parameter). */
 export function IsCursor() {
   return applyDecorators(
     ApiPropertyOptional({
-      description: 'Opaque cursor from a previous page’s `nextCursor`.',
+      description: CURSOR_DESCRIPTION,
       type: String,
       maxLength: 512,
     }),
@@ -133,8 +135,7 @@ export function IsClientMessageId() {
   return applyDecorators(
     ApiPropertyOptional({
       description:
-        'Client-chosen idempotency key (1–64 characters), scoped to you in this org. The same key with the same thread and body returns the original message (200); with another body or thread, 422. Same key space as the Idempotency-Key header.',
-      example: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+        'Client-chosen idempotency key (1–64 characters), scoped to you in this org. The same key with the same thread and body returns the original message (200); with another body or thread, 422. Same key space as the Idempotency-Key header. Example: `a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d` (a fresh one per new message, e.g. a UUID).',
       maxLength: 64,
       minLength: 1,
     }),

@@ -1,5 +1,6 @@
 import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { CURSOR_DESCRIPTION } from './decorators';
 import {
   ApiJsonBody,
   ApiProblems,
@@ -32,8 +33,16 @@ export interface EndpointSpec {
   body?: boolean;
   /** The Idempotency-Key header, the same key space as clientMessageId. */
   idempotencyKey?: boolean;
-  /** The opaque `cursor` of a cursor-paginated list, with an example. */
+  /**
+   * The opaque `cursor` of a cursor-paginated list: an example, shown in its description (an
+   * optional parameter carries no `example`, which Swagger UI would send on every "Try it out").
+   */
   cursorExample?: string;
+  /**
+   * The JSON body's class and the example Swagger UI sends (rather than one built from every
+   * property, optional ones included: e.g. a fixed idempotency key that a second send reuses).
+   */
+  bodyExample?: { type: Type; summary: string; value: Record<string, unknown> };
   /** The refusals this route may answer, beyond those its controller documents for every route. */
   problems?: ProblemEntry[];
 }
@@ -75,13 +84,29 @@ export function Endpoint(spec: EndpointSpec) {
             name: 'Idempotency-Key',
             required: false,
             description:
-              'Same key space as `clientMessageId` (1–64 printable ASCII characters); if both are given they must match.',
-            example: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+              'Same key space as `clientMessageId` (1–64 printable ASCII characters); if both are given they must match. Example: `a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d` (use a fresh key per new request).',
           }),
         ]
       : []),
     ...(spec.cursorExample
-      ? [ApiQuery({ name: 'cursor', required: false, example: spec.cursorExample })]
+      ? [
+          ApiQuery({
+            name: 'cursor',
+            required: false,
+            type: String,
+            description: `${CURSOR_DESCRIPTION} Example: \`${spec.cursorExample}\`.`,
+          }),
+        ]
+      : []),
+    ...(spec.bodyExample
+      ? [
+          ApiBody({
+            type: spec.bodyExample.type,
+            examples: {
+              default: { summary: spec.bodyExample.summary, value: spec.bodyExample.value },
+            },
+          }),
+        ]
       : []),
     ...(spec.body === true ? [ApiJsonBody()] : []),
     ApiProblems(

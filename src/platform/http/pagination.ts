@@ -15,10 +15,10 @@ export function IsPageLimit(what: string, fallback: number) {
   return applyDecorators(
     ApiPropertyOptional({
       description: `${what} per page, 1–${MAX_PAGE_LIMIT}.`,
+      type: 'integer',
       minimum: 1,
       maximum: MAX_PAGE_LIMIT,
       default: fallback,
-      example: fallback,
     }),
     IsOmittable(),
     TransformType(() => Number),

@@ -11,6 +11,8 @@ import {
 } from 'class-validator';
 import { IsText, IsOmittable } from '../../platform/http/decorators';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../platform/queues/outbox-types';
+import { enumRef } from '../../platform/http/named-schemas';
+import { WebhookEventTypeEnum } from './webhook-enums';
 
 const URL_DOC = {
   example: 'https://hooks.example.com/resident-messaging',
@@ -19,8 +21,7 @@ const URL_DOC = {
   maxLength: 2000,
 };
 const EVENTS_DOC = {
-  enum: WEBHOOK_EVENT_TYPES,
-  isArray: true,
+  ...enumRef(WebhookEventTypeEnum, true),
   example: ['message.created', 'message.read'],
   description: 'The events to receive.',
 };

@@ -1,14 +1,15 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { PageOf, PageQuery } from '../../platform/http/pagination';
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../platform/queues/outbox-types';
-import {
-  DELIVERY_STATUSES,
-  DISABLED_REASONS,
-  type DeliveryStatus,
-  type DisabledReason,
-} from '../webhook-types';
+import type { WebhookEventType } from '../../platform/queues/outbox-types';
+import { DELIVERY_STATUSES, type DeliveryStatus, type DisabledReason } from '../webhook-types';
 import { IsOmittable } from '../../platform/http/decorators';
+import { ApiEnumProperty, ApiEnumPropertyOptional } from '../../platform/http/named-schemas';
+import {
+  WebhookDeliveryStatusEnum,
+  WebhookEndpointDisabledReasonEnum,
+  WebhookEventTypeEnum,
+} from './webhook-enums';
 
 export class EndpointResponse {
   @ApiProperty({ format: 'uuid', example: '01a218b4-1d64-760c-9340-8ee79091f7cb' })
@@ -17,8 +18,7 @@ export class EndpointResponse {
   @ApiProperty({ example: 'https://hooks.example.com/resident-messaging' })
   url!: string;
 
-  @ApiProperty({
-    enum: WEBHOOK_EVENT_TYPES,
+  @ApiEnumProperty(WebhookEventTypeEnum, {
     isArray: true,
     example: ['message.created', 'message.read'],
   })
@@ -36,12 +36,10 @@ export class EndpointResponse {
   @ApiProperty({ example: true, description: 'false: no deliveries are attempted.' })
   enabled!: boolean;
 
-  @ApiProperty({
-    enum: DISABLED_REASONS,
+  @ApiEnumProperty(WebhookEndpointDisabledReasonEnum, {
     nullable: true,
     example: null,
-    description:
-      'null while enabled. manual (PATCH enabled=false), gone (the receiver answered 410), failing (failed continuously for WEBHOOK_DISABLE_AFTER_HOURS).',
+    description: 'null while enabled; otherwise why the endpoint was disabled.',
   })
   disabledReason!: DisabledReason | null;
 
@@ -104,21 +102,26 @@ export class DeliveryResponse {
   })
   eventId!: string;
 
-  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, example: 'message.created' })
+  @ApiEnumProperty(WebhookEventTypeEnum, { example: 'message.created' })
   eventType!: WebhookEventType;
 
-  @ApiProperty({
-    enum: DELIVERY_STATUSES,
+  @ApiEnumProperty(WebhookDeliveryStatusEnum, {
     example: 'failed',
     description:
       'pending: not attempted yet; failed: the last attempt failed (nextAttemptAt says when the next runs); succeeded: the last attempt succeeded; exhausted: no attempts left. A manual retry makes an exhausted delivery failed (due now) and leaves a succeeded one succeeded, with nextAttemptAt set until the redelivery has run.',
   })
   status!: DeliveryStatus;
 
-  @ApiProperty({ example: 2 })
+  @ApiProperty({ type: 'integer', example: 2, description: 'Attempts made so far.' })
   attempts!: number;
 
-  @ApiProperty({ type: Number, nullable: true, example: 503 })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 503,
+    description:
+      'The receiver’s HTTP status at the last attempt; null before the first attempt or when the last one got no answer (timeout, refused).',
+  })
   lastStatusCode!: number | null;
 
   @ApiProperty({ type: String, nullable: true, example: 'HTTP 503' })
@@ -147,17 +150,17 @@ export class DeliveryPageResponse extends PageOf(DeliveryResponse, 'DeliveryPage
 }
 
 export class AttemptResponse {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1, description: '1 for the first attempt, and so on.' })
   attempt!: number;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-26T16:34:01.402Z' })
   startedAt!: string;
 
-  @ApiProperty({ example: 84 })
+  @ApiProperty({ type: 'integer', example: 84, description: 'Milliseconds the attempt took.' })
   durationMs!: number;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     example: 503,
     description: 'The receiver’s HTTP status; null when no answer came (timeout, refused).',
@@ -187,10 +190,8 @@ export class AttemptListResponse {
 }
 
 export class DeliveriesQuery extends PageQuery {
-  @ApiPropertyOptional({
-    enum: DELIVERY_STATUSES,
-    example: 'failed',
-    description: 'Only deliveries in this status.',
+  @ApiEnumPropertyOptional(WebhookDeliveryStatusEnum, {
+    description: 'Only deliveries in this status. Example: `failed`.',
   })
   @IsOmittable()
   @IsIn(DELIVERY_STATUSES)
