@@ -1,3 +1,4 @@
+import { DevSignInModule } from './members/dev-sign-in.module';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -100,6 +101,7 @@ export class AppModule {
         NotificationJobsModule.register({ worker: shape.worker }),
         WebhooksModule.register({ worker: shape.worker, config }),
         EventsModule.register({ worker: shape.worker, http: shape.http }),
+        ...(shape.http && config.devSeed ? [DevSignInModule] : []),
       ],
       providers: httpProviders,
     };

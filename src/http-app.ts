@@ -13,6 +13,7 @@ import {
   installJsonParser,
 } from './platform/http/framework-errors';
 import { mountSwagger } from './platform/http/swagger';
+import { mountWebApp } from './platform/http/web-app';
 import { securityHeaders } from './platform/http/security-headers';
 import { requestLogging } from './platform/logging/logging';
 import { createValidationPipe } from './platform/http/validation';
@@ -72,7 +73,13 @@ export async function createHttpApp(
   app.enableCors({
     origin: config.corsOrigins,
     exposedHeaders: ['x-request-id', 'retry-after', 'location', 'www-authenticate'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'last-event-id',
+      'x-request-id',
+    ],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,
     // An OPTIONS request without the preflight headers is answered like a preflight (204, no
@@ -83,6 +90,7 @@ export async function createHttpApp(
   requestLogging(fastify);
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   mountSwagger(app);
+  await mountWebApp(app, config.webApp);
   const queues: Queue[] = app.get(QueueRegistry).all();
   await mountBullBoard(app, queues, config);
   return app;

@@ -91,6 +91,8 @@ export interface AppConfig {
   /** BullMQ worker tuning: how long a job's lock lives, how often stalled jobs are looked for. */
   jobs: { lockMs: number; stalledIntervalMs: number; backoffMs: number };
   devSeed: boolean;
+  /** The web app (web/dist) served at /app: on in development, WEB_APP_ENABLED in production. */
+  webApp: { enabled: boolean; dir: string };
 }
 
 export class ConfigError extends Error {
@@ -259,6 +261,10 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       backoffMs: read.int('JOB_BACKOFF_MS', 1000, 10, 600000),
     },
     devSeed: read.bool('DEV_SEED', nodeEnv === 'development'),
+    webApp: {
+      enabled: read.bool('WEB_APP_ENABLED', nodeEnv === 'development'),
+      dir: read.string('WEB_APP_DIR', 'web/dist') ?? 'web/dist',
+    },
   };
   if (prod && config.devSeed) problems.push('DEV_SEED cannot be enabled in production');
   if (purpose === 'migrations' && !config.database.ownerUrl)

@@ -269,6 +269,44 @@ export function createMessagingClient(options: MessagingClientOptions) {
 
 export type MessagingClient = ReturnType<typeof createMessagingClient>;
 
+/** A member of the demo org a development server seeds (DEV_SEED). */
+export interface DemoMember {
+  orgId: string;
+  userId: string;
+  displayName: string;
+  role: Schemas['MemberRole'];
+}
+
+/**
+ * Development only: the demo members of a server started with `npm start` (the web app's sign-in
+ * picker). A production server answers 404 (ProblemError).
+ */
+export async function listDemoMembers(
+  baseUrl: string,
+  fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis),
+): Promise<DemoMember[]> {
+  const response = await fetchImpl(`${baseUrl.replace(/\/+$/, '')}/api/v1/dev/members`);
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) throw ProblemError.from(response, body);
+  return body as DemoMember[];
+}
+
+/** Development only: a token for one of the demo members (12 h). */
+export async function createDevToken(
+  baseUrl: string,
+  userId: string,
+  fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis),
+): Promise<{ token: string }> {
+  const response = await fetchImpl(`${baseUrl.replace(/\/+$/, '')}/api/v1/dev/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId }),
+  });
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) throw ProblemError.from(response, body);
+  return body as { token: string };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,10 @@
-import { createMessagingClient, ProblemError, type StreamEvent } from '../src/index.js';
+import {
+  createDevToken,
+  createMessagingClient,
+  listDemoMembers,
+  ProblemError,
+  type StreamEvent,
+} from '../src/index.js';
 import { listen } from '../../../test/support/sse';
 import {
   startTestApp,
@@ -277,4 +283,34 @@ describe('@resident-messaging/client', () => {
     const started = await clientOf(alice).startThread({ recipientId: bob.userId });
     return { alice, bob, threadId: started.thread.id };
   }
+});
+
+/** The web app's development sign-in: only where the demo org is seeded (DEV_SEED). */
+describe('development sign-in helpers', () => {
+  it('lists the demo members and mints a token that works, only with DEV_SEED', async () => {
+    const dev = await startTestApp({ ...UNTHROTTLED, DEV_SEED: 'true' });
+    const plain = await startTestApp({ ...UNTHROTTLED });
+    try {
+      const devUrl = await listen(dev);
+      const members = await listDemoMembers(devUrl);
+      expect(members.map((m) => m.displayName)).toEqual([
+        'Alice Martin',
+        'Bob Nguyen',
+        'Carol Diaz',
+        'Dave Okafor',
+      ]);
+      const { token } = await createDevToken(devUrl, members[0].userId);
+      const me = await createMessagingClient({ baseUrl: devUrl, getToken: () => token }).getMe();
+      expect(me).toMatchObject({ userId: members[0].userId, displayName: 'Alice Martin' });
+      await expect(
+        createDevToken(devUrl, '01890a5d-ac96-774b-bcce-b302099a8057'),
+      ).rejects.toMatchObject({ status: 404 });
+
+      const plainUrl = await listen(plain);
+      await expect(listDemoMembers(plainUrl)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await dev.close();
+      await plain.close();
+    }
+  });
 });

@@ -29,7 +29,7 @@ const API_HEADERS = {
   'cache-control': 'no-store',
 };
 
-/** Swagger UI and the queue dashboard: HTML with their own scripts and styles. */
+/** Swagger UI, the queue dashboard and the web app: HTML with their own scripts and styles. */
 const PAGE_HEADERS = helmetHeaders({
   contentSecurityPolicy: {
     directives: {
@@ -48,7 +48,9 @@ export function securityHeaders(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
     void reply.headers(
-      url.startsWith('/docs') || url.startsWith('/admin/queues') ? PAGE_HEADERS : API_HEADERS,
+      url.startsWith('/docs') || url.startsWith('/admin/queues') || url.startsWith('/app')
+        ? PAGE_HEADERS
+        : API_HEADERS,
     );
     done();
   });
