@@ -47,6 +47,7 @@ export function devTokenBanner(config: AppConfig, baseUrl: string): string {
     '',
     '──────────────────────────────────────────────────────────────────────────────',
     ` Resident Messaging is running (development). Demo org ${DEMO_ORG_ID}`,
+    ...(config.webApp.enabled ? [` Web app:    ${baseUrl}/app    (pick a demo member)`] : []),
     ` Swagger UI: ${baseUrl}/docs   (click Authorize, paste a token below)`,
     ` Queues:     ${baseUrl}/admin/queues   (${config.operator.user} / ${config.operator.password})`,
     '',
