@@ -21,6 +21,7 @@ import { MembersModule } from './members/members.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { OperationsModule } from './operations/operations.module';
 import { QueuesModule } from './platform/queues/queues.module';
+import { MetricsModule } from './platform/metrics/metrics.module';
 import { OutboxModule } from './platform/queues/outbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { NotificationJobsModule } from './notifications/jobs/notification-jobs.module';
@@ -91,6 +92,8 @@ export class AppModule {
         DatabaseModule.forRoot({ url: runtimeUrl, worker: shape.worker }),
         TenancyModule,
         QueuesModule.forRoot(config),
+        // One registry per application; `process` says which kind of process it describes.
+        MetricsModule.forRoot(shape.http ? 'api' : 'worker'),
         AuthModule.forRoot(config),
         OperationsModule,
         MembersModule,

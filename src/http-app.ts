@@ -18,6 +18,10 @@ import { securityHeaders } from './platform/http/security-headers';
 import { requestLogging } from './platform/logging/logging';
 import { createValidationPipe } from './platform/http/validation';
 import { mountBullBoard } from './operations/bull-board';
+import { MetricsEndpoint, mountMetrics } from './operations/metrics-endpoint';
+import { OperatorAuth } from './operations/operator-auth';
+import { installHttpMetrics } from './platform/metrics/http-metrics';
+import { Metrics } from './platform/metrics/metrics';
 import { QueueRegistry } from './platform/queues/queue-registry';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -62,6 +66,9 @@ export async function createHttpApp(
   // JSON only: any other body type is refused with 415 rather than reaching validation as a string.
   fastify.removeContentTypeParser(['text/plain']);
   installJsonParser(fastify, config.bodyLimitBytes);
+  // First, so that every request counts (also those that hooks below answer).
+  const metrics = app.get(Metrics);
+  installHttpMetrics(fastify, metrics);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -92,6 +99,9 @@ export async function createHttpApp(
   mountSwagger(app);
   await mountWebApp(app, config.webApp);
   const queues: Queue[] = app.get(QueueRegistry).all();
-  await mountBullBoard(app, queues, config);
+  // One count of failed operator sign-ins for both operator surfaces.
+  const operators = new OperatorAuth(config.operator);
+  await mountBullBoard(app, queues, config, operators);
+  mountMetrics(app, new MetricsEndpoint(metrics, config, operators));
   return app;
 }

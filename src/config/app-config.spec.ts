@@ -78,6 +78,27 @@ describe('loadConfig', () => {
     expect(config.auth.maxAgeSeconds).toBe(24 * 3600);
   });
 
+  it('takes an optional METRICS_TOKEN, long enough in production', () => {
+    expect(loadConfig({}).metricsToken).toBeNull();
+    expect(loadConfig({ METRICS_TOKEN: 'short' }).metricsToken).toBe('short');
+    const prod = {
+      NODE_ENV: 'production',
+      DATABASE_APP_URL: 'postgres://rm_app:pw@db:5432/rm',
+      JWT_SECRET: 'x'.repeat(40),
+      OPERATOR_USER: 'ops',
+      OPERATOR_PASSWORD: 'a-long-password',
+      WEBHOOK_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    };
+    expect(loadConfig(prod).metricsToken).toBeNull();
+    expect(() => loadConfig({ ...prod, METRICS_TOKEN: 'short' })).toThrow(
+      /METRICS_TOKEN must be at least 32 characters/,
+    );
+    expect(loadConfig({ ...prod, METRICS_TOKEN: 'm'.repeat(32) }).metricsToken).toBe(
+      'm'.repeat(32),
+    );
+    expect(() => loadConfig({ METRICS_TOKEN: 'has a space' })).toThrow(/METRICS_TOKEN must be/);
+  });
+
   it('limits token lifetimes (JWT_MAX_AGE): 24 h by default in production, none in development', () => {
     expect(loadConfig({}).auth.maxAgeSeconds).toBe(0);
     expect(loadConfig({ JWT_MAX_AGE: '2h' }).auth.maxAgeSeconds).toBe(7200);

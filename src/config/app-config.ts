@@ -45,6 +45,11 @@ export interface AppConfig {
   workerEnabled: boolean;
   operator: { user: string; password: string; maxFailures: number };
   /**
+   * GET /metrics also accepts `Authorization: Bearer <METRICS_TOKEN>` (for the Prometheus
+   * scraper) besides the operator credentials. Null: operator credentials only.
+   */
+  metricsToken: string | null;
+  /**
    * Fastify's trustProxy: which proxies' X-Forwarded-For to believe for the client address
    * (operator sign-in throttling, logs). false: the connection's address.
    */
@@ -166,6 +171,12 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
   if (prod && operatorPassword && operatorPassword.length < 12)
     problems.push('OPERATOR_PASSWORD must be at least 12 characters');
 
+  const metricsToken = read.optional('METRICS_TOKEN') ?? null;
+  if (prod && metricsToken !== null && metricsToken.length < 32)
+    problems.push('METRICS_TOKEN must be at least 32 characters');
+  if (metricsToken !== null && !/^[\x21-\x7e]+$/.test(metricsToken))
+    problems.push('METRICS_TOKEN must be printable ASCII without spaces');
+
   const keyText = read.string('WEBHOOK_ENCRYPTION_KEY', prod ? undefined : DEV_WEBHOOK_KEY);
   let encryptionKey = Buffer.alloc(32);
   if (keyText) {
@@ -218,6 +229,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       password: operatorPassword ?? '',
       maxFailures: read.int('OPERATOR_AUTH_MAX_FAILURES', 10, 1, 100000),
     },
+    metricsToken,
     trustProxy: trustProxyOf(read.optional('TRUST_PROXY')),
     webhooks: {
       allowPrivateUrls: read.bool('WEBHOOKS_ALLOW_PRIVATE_URLS', false),

@@ -5,6 +5,7 @@ import { EventProducer } from './event-producer.service';
 import { EventPump } from './event-pump.service';
 import { EventsController } from './events.controller';
 import { EventsRepository } from './events.repository';
+import { EventStreamMetrics } from './event-stream-metrics';
 import { Fanout } from './fanout.service';
 import { StreamHub } from './stream-hub.service';
 
@@ -24,7 +25,7 @@ export class EventsModule {
         EventsRepository,
         Fanout,
         ...(options.worker ? [EventProducer, EventPump] : []),
-        ...(options.http ? [StreamHub] : []),
+        ...(options.http ? [StreamHub, EventStreamMetrics] : []),
       ],
       exports: options.http ? [StreamHub, Fanout] : [Fanout],
     };

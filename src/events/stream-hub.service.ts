@@ -81,6 +81,8 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   private stopState?: () => void;
   /** Streams closed because they could not keep up, since start (operations). */
   droppedSlow = 0;
+  /** Events written to streams (live, read back and the opening count), since start (metrics). */
+  eventsSent = 0;
 
   constructor(
     private readonly repo: EventsRepository,
@@ -174,6 +176,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
           this.conversations.unreadCounts(stream.orgId, [stream.userId]),
         );
         this.write(stream, sseFrame(id, 'unread.changed', counts.get(stream.userId)));
+        this.eventsSent++;
       }
       this.release(stream);
     } catch (error) {
@@ -231,6 +234,7 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private send(stream: OpenStream, event: StreamEvent, replay = false): void {
+    if (!stream.closed) this.eventsSent++;
     stream.lastSeq = event.seq;
     const frame = sseFrame(formatEventId(stream.epoch, event.seq), event.event, event.data);
     this.write(stream, frame, replay);

@@ -6,6 +6,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config';
 import { problemBody, problemFor } from '../platform/http/problem';
+import { markRateLimited } from '../platform/metrics/http-metrics';
 import { OperatorAuth } from './operator-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -18,6 +19,7 @@ export async function mountBullBoard(
   app: NestFastifyApplication,
   queues: Queue[],
   config: AppConfig,
+  auth: OperatorAuth = new OperatorAuth(config.operator),
 ): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   createBullBoard({
@@ -26,13 +28,13 @@ export async function mountBullBoard(
     options: { uiConfig: { boardTitle: 'Resident Messaging queues' } },
   });
   serverAdapter.setBasePath(BULL_BOARD_PATH);
-  const auth = new OperatorAuth(config.operator);
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(async (instance) => {
     instance.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?')[0];
       const check = auth.check(request.headers.authorization, request.ip);
       if (!check.ok && check.status === 429) {
+        markRateLimited(request, 'operator-sign-in');
         const detail = `Too many failed sign-ins from your address; retry after ${check.retryAfterSeconds} s.`;
         return reply
           .status(429)

@@ -1,4 +1,4 @@
-import { credentialsOf, OperatorAuth } from './operator-auth';
+import { bearerCheck, credentialsOf, OperatorAuth } from './operator-auth';
 
 const basic = (credentials: string, scheme = 'Basic') =>
   `${scheme} ${Buffer.from(credentials).toString('base64')}`;
@@ -50,5 +50,35 @@ describe('operator basic auth', () => {
   it('reads the credentials of a Basic header', () => {
     expect(credentialsOf(basic('a:b:c'))).toBe('a:b:c');
     expect(credentialsOf('Digest x')).toBe('');
+  });
+});
+
+describe('operator auth with a bearer token besides (metrics)', () => {
+  const auth = () => new OperatorAuth({ user: 'op', password: 'secret-password', maxFailures: 2 });
+  const token = bearerCheck('a-metrics-token-of-some-length');
+
+  it('accepts the token (any case of the scheme) and the operator credentials', () => {
+    const a = auth();
+    for (const header of [
+      'Bearer a-metrics-token-of-some-length',
+      'bearer a-metrics-token-of-some-length',
+      basic('op:secret-password'),
+    ]) {
+      expect(a.check(header, '10.0.0.1', token)).toEqual({ ok: true });
+    }
+  });
+
+  it('refuses a wrong, shorter or longer token, and counts it as a failed attempt', () => {
+    const a = auth();
+    expect(a.check('Bearer a-metrics-token-of-some-lengt', '10.0.0.2', token)).toEqual({
+      ok: false,
+      status: 401,
+    });
+    expect(a.check('Bearer a-metrics-token-of-some-length!', '10.0.0.2', token).ok).toBe(false);
+    expect(a.check('Bearer ', '10.0.0.2', token)).toMatchObject({ ok: false, status: 429 });
+    // A correct token from a throttled address is refused too (no oracle while throttled).
+    expect(a.check('Bearer a-metrics-token-of-some-length', '10.0.0.2', token)).toMatchObject({
+      status: 429,
+    });
   });
 });

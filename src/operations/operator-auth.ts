@@ -35,7 +35,15 @@ export class OperatorAuth {
     this.now = options.now ?? Date.now;
   }
 
-  check(authorization: string | undefined, clientAddress: string): OperatorCheck {
+  /**
+   * `alsoAccept`: another credential the surface takes (the metrics bearer token); it passes
+   * like the operator's, and failing both counts one failed attempt.
+   */
+  check(
+    authorization: string | undefined,
+    clientAddress: string,
+    alsoAccept?: (authorization: string | undefined) => boolean,
+  ): OperatorCheck {
     const now = this.now();
     const record = this.failures.get(clientAddress);
     if (record && record.resetAt <= now) this.failures.delete(clientAddress);
@@ -47,7 +55,9 @@ export class OperatorAuth {
         retryAfterSeconds: Math.max(1, Math.ceil((current.resetAt - now) / 1000)),
       };
     }
-    if (timingSafeEqual(digest(credentialsOf(authorization)), this.expected)) return { ok: true };
+    const operator = timingSafeEqual(digest(credentialsOf(authorization)), this.expected);
+    const other = alsoAccept ? alsoAccept(authorization) : false;
+    if (operator || other) return { ok: true };
     if (authorization !== undefined) this.countFailure(clientAddress, now);
     return { ok: false, status: 401 };
   }
@@ -70,6 +80,18 @@ export class OperatorAuth {
 export function credentialsOf(authorization: string | undefined): string {
   const match = /^basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(authorization ?? '');
   return match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
+}
+
+/**
+ * A check of `Authorization: Bearer <token>` against `token`, in constant time (SHA-256 digests,
+ * so the length does not show either). The scheme name is case-insensitive.
+ */
+export function bearerCheck(token: string): (authorization: string | undefined) => boolean {
+  const expected = digest(token);
+  return (authorization) => {
+    const match = /^bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i.exec(authorization ?? '');
+    return timingSafeEqual(digest(match ? match[1] : ''), expected) && match !== null;
+  };
 }
 
 function digest(text: string): Buffer {

@@ -1,15 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import type { INestApplicationContext } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
 import { PgPool } from '../platform/database/pg-pool';
 import { problemBody, problemFor } from '../platform/http/problem';
+import { Metrics } from '../platform/metrics/metrics';
+import { RedisProbe } from '../platform/queues/redis-probe.service';
+import { METRICS_PATH, MetricsEndpoint } from './metrics-endpoint';
 
 const PROBLEM_JSON = 'application/problem+json';
-import { RedisProbe } from '../platform/queues/redis-probe.service';
 
 /**
  * The standalone worker's health endpoints (it serves no API): `GET /health/live` answers while
  * the process runs; `GET /health/ready` when both PostgreSQL and Redis answer (SPEC: "a worker is
- * ready when both answer"), else 503 problem details naming what is down.
+ * ready when both answer"), else 503 problem details naming what is down. `GET /metrics`: the
+ * worker's Prometheus metrics, with the API's protection (operator credentials or METRICS_TOKEN).
  */
 export function startWorkerHealthServer(
   app: INestApplicationContext,
@@ -18,6 +23,7 @@ export function startWorkerHealthServer(
 ): Promise<Server> {
   const pg = app.get(PgPool);
   const redis = app.get(RedisProbe);
+  const metrics = new MetricsEndpoint(app.get(Metrics), app.get<AppConfig>(APP_CONFIG));
   const server = createServer((request, response) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -26,6 +32,17 @@ export function startWorkerHealthServer(
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/health/live') {
       send(200, { status: 'ok' });
+      return;
+    }
+    if (request.method === 'GET' && path === METRICS_PATH) {
+      const address = request.socket.remoteAddress ?? 'unknown';
+      void metrics.answer(request.headers.authorization, address).then(
+        (answer) => {
+          response.writeHead(answer.status, answer.headers);
+          response.end(answer.body);
+        },
+        () => send(500, problemBody(problemFor(500), path), PROBLEM_JSON),
+      );
       return;
     }
     if (request.method === 'GET' && path === '/health/ready') {
@@ -52,7 +69,10 @@ export function startWorkerHealthServer(
     }
     send(
       404,
-      problemBody(problemFor(404, 'The worker serves only /health/live and /health/ready.'), path),
+      problemBody(
+        problemFor(404, 'The worker serves only /health/live, /health/ready and /metrics.'),
+        path,
+      ),
       PROBLEM_JSON,
     );
   });

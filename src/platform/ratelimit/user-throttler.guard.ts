@@ -3,6 +3,7 @@ import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { IS_PUBLIC } from '../auth/decorators';
 import type { Principal } from '../auth/principal';
 import { ProblemError } from '../http/problem';
+import { markRateLimited } from '../metrics/http-metrics';
 
 /** Per-user limits (after the JWT guard, so the user is known). 429 with Retry-After. */
 @Injectable()
@@ -29,9 +30,11 @@ export class UserThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override throwThrottlingException(
-    _context: ExecutionContext,
+    context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    // The key is `${name}:${tracker}` (generateKey): the name is the limit (reads, writes).
+    markRateLimited(context.switchToHttp().getRequest<object>(), detail.key.split(':')[0]);
     throw new ProblemError(
       429,
       'rate-limited',
