@@ -8,6 +8,7 @@ import { Migration20261206090000_security_review } from './Migration202612060900
 import { Migration20261206100000_sql_home } from './Migration20261206100000_sql_home';
 import { Migration20261206120000_event_stream } from './Migration20261206120000_event_stream';
 import { Migration20261206130000_stream_wake } from './Migration20261206130000_stream_wake';
+import { Migration20261206140000_outbox_metrics } from './Migration20261206140000_outbox_metrics';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -27,4 +28,8 @@ export const migrationsList = [
   { name: 'Migration20261206100000_sql_home', class: Migration20261206100000_sql_home },
   { name: 'Migration20261206120000_event_stream', class: Migration20261206120000_event_stream },
   { name: 'Migration20261206130000_stream_wake', class: Migration20261206130000_stream_wake },
+  {
+    name: 'Migration20261206140000_outbox_metrics',
+    class: Migration20261206140000_outbox_metrics,
+  },
 ];

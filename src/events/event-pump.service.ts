@@ -8,6 +8,7 @@ import {
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { PgPool } from '../platform/database/pg-pool';
+import { OutboxMetrics } from '../platform/queues/outbox-metrics';
 import { OutboxSignals } from '../platform/queues/outbox-signals';
 import { WorkLoop } from '../platform/queues/work-loop';
 import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
@@ -54,6 +55,7 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly producer: EventProducer,
     private readonly fanout: Fanout,
     private readonly signals: OutboxSignals,
+    private readonly metrics: OutboxMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.loop = new WorkLoop({
@@ -105,6 +107,7 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
       await this.fanout.publish(
         await this.tenants.run(scope, () => this.producer.produce(orgId, eventIds)),
       );
+      this.metrics.done('events', eventIds);
       return;
     } catch (error) {
       if (eventIds.length === 1) return this.recordFailure(orgId, eventIds[0], error);
@@ -114,6 +117,7 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
         await this.fanout.publish(
           await this.tenants.run(scope, () => this.producer.produce(orgId, [eventId])),
         );
+        this.metrics.done('events', [eventId]);
       } catch (error) {
         await this.recordFailure(orgId, eventId, error);
       }
@@ -121,6 +125,7 @@ export class EventPump implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async recordFailure(orgId: string, eventId: string, error: unknown): Promise<void> {
+    this.metrics.failed('events');
     this.warn(`stream events of ${eventId} failed: ${String(error)}`);
     await this.tenants
       .run({ orgId, userId: null }, () =>

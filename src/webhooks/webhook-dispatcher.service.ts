@@ -8,6 +8,7 @@ import { nextDelayMs } from './retry-policy';
 import { decryptSecret } from './secrets';
 import { webhookHeaders } from './signing';
 import type { Resolver } from './ssrf';
+import { WebhookMetrics } from './webhook-metrics';
 import type { DeliveryStatus } from './webhook-types';
 import { WebhooksRepository, type DeliveryTarget } from './webhooks.repository';
 
@@ -28,6 +29,7 @@ export class WebhookDispatcher {
     private readonly tenants: TenantRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEBHOOK_RESOLVER) private readonly resolver: ResolverHolder,
+    private readonly metrics: WebhookMetrics,
   ) {}
 
   /**
@@ -76,7 +78,10 @@ export class WebhookDispatcher {
   }): Promise<string> {
     const scope = { orgId: job.orgId, userId: null };
     const target = await this.tenants.run(scope, () => this.start(job));
-    if (typeof target === 'string') return target;
+    if (typeof target === 'string') {
+      if (target === 'endpoint-disabled') this.metrics.outcome(target);
+      return target;
+    }
 
     const startedAt = new Date();
     const secrets = [decryptSecret(target.secretCiphertext, this.config.webhooks.encryptionKey)];
@@ -97,7 +102,12 @@ export class WebhookDispatcher {
       allowPrivate: this.config.webhooks.allowPrivateUrls,
       resolver: this.resolver.resolve ?? undefined,
     });
-    return this.tenants.run(scope, () => this.finish(job, target, startedAt, result));
+    this.metrics.attempted(result);
+    const outcome = await this.tenants.run(scope, () =>
+      this.finish(job, target, startedAt, result),
+    );
+    if (outcome !== 'stale' && outcome !== 'pending') this.metrics.outcome(outcome);
+    return outcome;
   }
 
   private async start(job: {
@@ -124,7 +134,7 @@ export class WebhookDispatcher {
     target: DeliveryTarget,
     startedAt: Date,
     result: PostResult,
-  ): Promise<string> {
+  ): Promise<DeliveryStatus | 'stale'> {
     let status: DeliveryStatus = 'succeeded';
     let nextIn: number | null = null;
     if (!result.ok) {

@@ -6,6 +6,7 @@ import {
   WebhookDispatcher,
   type ResolverHolder,
 } from './webhook-dispatcher.service';
+import { WebhookMetrics } from './webhook-metrics';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksRepository } from './webhooks.repository';
 import { WebhooksService } from './webhooks.service';
@@ -21,7 +22,7 @@ export class WebhooksModule {
         WebhooksService,
         WebhooksRepository,
         { provide: WEBHOOK_RESOLVER, useValue: resolver },
-        ...(options.worker ? [WebhookDispatcher, WebhooksProcessor] : []),
+        ...(options.worker ? [WebhookDispatcher, WebhookMetrics, WebhooksProcessor] : []),
       ],
     };
   }

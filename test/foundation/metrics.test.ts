@@ -1,6 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { startTestApp, UNTHROTTLED, type TestApp } from '../support/test-app';
-import { eventually, freePort, kill, spawnWorker } from '../support/async';
+import {
+  drainOutbox,
+  eventually,
+  freePort,
+  kill,
+  ownerClient,
+  spawnWorker,
+} from '../support/async';
+import { WebhookReceiver } from '../support/webhook-receiver';
+import { PgPool } from '../../src/platform/database/pg-pool';
 import { API, markRead, newThread, sent } from '../support/factories';
 import { listen, openStream } from '../support/sse';
 
@@ -35,7 +44,13 @@ function labelValues(text: string): string[] {
 describe('GET /metrics (Prometheus)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ ...UNTHROTTLED, WORKER_ENABLED: 'true', METRICS_TOKEN: TOKEN });
+    t = await startTestApp({
+      ...UNTHROTTLED,
+      WORKER_ENABLED: 'true',
+      METRICS_TOKEN: TOKEN,
+      WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
+      OUTBOX_POLL_MS: '20',
+    });
   });
   afterAll(() => t.close());
 
@@ -136,6 +151,82 @@ describe('GET /metrics (Prometheus)', () => {
     }
     await eventually(async () => sample(await scrape(), 'event_streams_open') === 0);
   });
+
+  it('moves the outbox, consumer, webhook and database counters after a send, read and stream event', async () => {
+    const receiver = await new WebhookReceiver().start();
+    const db = await ownerClient(t.database);
+    try {
+      const before = await scrape();
+      const count = (text: string, name: string, labels: Record<string, string> = {}) =>
+        sample(text, name, labels) ?? 0;
+      const org = t.createOrg();
+      const admin = await t.createMember(org, { role: 'org_admin' });
+      const alice = await t.createMember(org);
+      const bob = await t.createMember(org);
+      const endpoint = await t
+        .http()
+        .post(`${API}/webhooks/endpoints`)
+        .set('authorization', `Bearer ${admin.token}`)
+        .send({ url: receiver.url(), events: ['message.created', 'message.read'] });
+      expect(endpoint.status).toBe(201);
+      const stream = await openStream(await listen(t), bob);
+      let threadId = '';
+      try {
+        const { thread } = await newThread(t, alice, bob, 'Hello');
+        threadId = thread.id;
+        const message = await sent(t, alice, thread.id, 'Metrics, please');
+        await stream.waitFor('message.created');
+        expect((await markRead(t, bob, thread.id, message.id)).status).toBeLessThan(300);
+        await eventually(() => receiver.received.length >= 3, 15_000, 'three webhook deliveries');
+        await drainOutbox(db, 15_000);
+      } finally {
+        stream.close();
+      }
+      // A statement PostgreSQL refuses (division by zero: class 22).
+      await expect(t.app.get(PgPool).query({ sql: 'select 1 / 0', params: [] })).rejects.toThrow();
+
+      const text = await scrape();
+      const moved = (name: string, labels: Record<string, string> = {}) =>
+        count(text, name, labels) - count(before, name, labels);
+      // Two messages, a read: three webhook-worthy events, relayed and consumed.
+      expect(moved('outbox_events_relayed_total')).toBeGreaterThanOrEqual(3);
+      expect(moved('outbox_consumer_events_total', { consumer: 'webhooks', outcome: 'done' })).toBe(
+        3,
+      );
+      expect(
+        moved('outbox_consumer_events_total', { consumer: 'notifications', outcome: 'done' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        moved('outbox_consumer_events_total', { consumer: 'events', outcome: 'done' }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(moved('outbox_consumer_lag_seconds_count', { consumer: 'webhooks' })).toBe(3);
+      expect(
+        moved('outbox_consumer_lag_seconds_bucket', { consumer: 'webhooks', le: '+Inf' }),
+      ).toBe(3);
+      expect(moved('webhook_deliveries_total', { outcome: 'succeeded' })).toBe(3);
+      expect(moved('webhook_attempt_duration_seconds_count', { result: '2xx' })).toBe(3);
+      expect(moved('db_statement_errors_total', { sqlstate_class: '22' })).toBe(1);
+      expect(sample(text, 'db_deadlock_retries_total')).toBe(0);
+      expect(
+        sample(text, 'outbox_redispatched_total', { reason: 'redis-restart' }),
+      ).toBeUndefined();
+      // Drained: nothing pending at any stage, and so no age.
+      for (const stage of ['relay', 'notifications', 'webhooks', 'events']) {
+        expect({ stage, pending: sample(text, 'outbox_pending_events', { stage }) }).toEqual({
+          stage,
+          pending: 0,
+        });
+        expect(sample(text, 'outbox_oldest_pending_age_seconds', { stage })).toBe(0);
+      }
+      for (const id of [org, admin.userId, alice.userId, bob.userId, threadId]) {
+        expect(text).not.toContain(id);
+      }
+      expect(text).not.toMatch(UUID);
+    } finally {
+      await db.end();
+      await receiver.stop();
+    }
+  });
 });
 
 describe('http_server_rate_limited_total', () => {
@@ -206,6 +297,10 @@ describe('the standalone worker’s /metrics', () => {
     );
     expect(sample(text, 'db_pool_connections', { state: 'total' })).toBeGreaterThan(0);
     expect(sample(text, 'queue_metrics_up')).toBe(1);
+    // The backlog is counted as the worker's role (rm_outbox_backlog is granted to it alone).
+    expect(sample(text, 'outbox_pending_events', { stage: 'relay' })).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'outbox_oldest_pending_age_seconds', { stage: 'webhooks' })).toBeDefined();
+    expect(text).toContain('# TYPE webhook_deliveries_total counter');
     expect(text).not.toContain('http_server_request_duration_seconds');
     expect(text).not.toContain('event_streams_open');
     expect(text).not.toMatch(UUID);

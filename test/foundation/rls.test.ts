@@ -20,6 +20,7 @@ const SECURITY_DEFINER_FUNCTIONS: string[] = [
   'rm_relay_expedite', // after Redis lost its data: make unfinished work due now
   'rm_events_claim', // the event pump: stream work that is due (ids, org)
   'rm_stream_prune', // pruning of stream events and used tickets past retention
+  'rm_outbox_backlog', // the metrics: pending work per stage (counts and an age, no id)
 ];
 
 /** Boots an app that is expected to refuse, and leaves nothing of it behind (its Redis keys). */

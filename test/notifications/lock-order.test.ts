@@ -1,6 +1,9 @@
 import type { Job } from 'bullmq';
 import type { Client } from 'pg';
 import { Db } from '../../src/platform/tenancy/db.service';
+import { OutboxMetrics } from '../../src/platform/queues/outbox-metrics';
+import { Metrics } from '../../src/platform/metrics/metrics';
+import { PgPool } from '../../src/platform/database/pg-pool';
 import { ConsumerJobRunner } from '../../src/platform/queues/consumer-job';
 import { OutboxSignals } from '../../src/platform/queues/outbox-signals';
 import { TenantRunner } from '../../src/platform/tenancy/tenant-runner.service';
@@ -71,7 +74,11 @@ describe('a send and a notification batch on the same thread', () => {
         return status;
       };
       const processor = new CreateNotificationsProcessor(
-        new ConsumerJobRunner(t.app.get(TenantRunner), t.app.get(Db)),
+        new ConsumerJobRunner(
+          t.app.get(TenantRunner),
+          t.app.get(Db),
+          new OutboxMetrics(t.app.get(Metrics), t.app.get(PgPool)),
+        ),
         notifications,
         t.app.get(OutboxSignals),
       );

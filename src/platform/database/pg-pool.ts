@@ -22,6 +22,8 @@ export interface DatabaseRuntime {
 export class PgPool implements OnApplicationShutdown {
   private readonly logger = new Logger(PgPool.name);
   readonly pool: Pool;
+  /** Since start, for the metrics: statements PostgreSQL refused, by SQLSTATE class; deadlock retries. */
+  readonly stats = { errorsByClass: new Map<string, number>(), conflictRetries: 0 };
   private lastErrorLog = 0;
 
   constructor(
@@ -60,8 +62,13 @@ export class PgPool implements OnApplicationShutdown {
   /** One statement outside any tenant (health checks, the relay's definer functions). */
   async query<T>(query: SqlQuery): Promise<T[]> {
     const { name, text } = prepare(query.sql);
-    const result = await this.pool.query({ name, text, values: query.params });
-    return result.rows as T[];
+    try {
+      const result = await this.pool.query({ name, text, values: query.params });
+      return result.rows as T[];
+    } catch (error) {
+      this.countError(error);
+      throw error;
+    }
   }
 
   /**
@@ -80,6 +87,7 @@ export class PgPool implements OnApplicationShutdown {
         return await this.transactionOnce(fn, begin);
       } catch (error) {
         if (attempt >= 3 || !isRetryableConflict(error)) throw error;
+        this.stats.conflictRetries++;
       }
     }
   }
@@ -96,6 +104,7 @@ export class PgPool implements OnApplicationShutdown {
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      this.countError(error);
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
@@ -107,6 +116,15 @@ export class PgPool implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
+  }
+
+  private countError(error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    // A SQLSTATE is five characters; its first two are the class (23: integrity, 40: rollback…).
+    if (typeof code !== 'string' || code.length !== 5) return;
+    const errors = this.stats.errorsByClass;
+    const sqlClass = code.slice(0, 2);
+    errors.set(sqlClass, (errors.get(sqlClass) ?? 0) + 1);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { PgPool } from '../database/pg-pool';
 import { QueueRegistry, withTimeout } from '../queues/queue-registry';
 import { Metrics } from './metrics';
@@ -37,6 +37,28 @@ export class PlatformMetrics implements OnModuleInit {
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    });
+    const stats = this.pg.stats;
+    new Counter({
+      name: 'db_statement_errors_total',
+      help: 'Statements PostgreSQL refused, by SQLSTATE class (23 integrity, 40 rollback such as a deadlock, 57 operator intervention such as a statement timeout, 53 insufficient resources). Domain refusals (403, 404…) are not statement errors.',
+      labelNames: ['sqlstate_class'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sqlClass, count] of stats.errorsByClass) {
+          this.inc({ sqlstate_class: sqlClass }, count);
+        }
+      },
+    });
+    new Counter({
+      name: 'db_deadlock_retries_total',
+      help: 'Transactions run again after PostgreSQL rolled them back as a deadlock victim (40P01) or a serialization failure (40001).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(stats.conflictRetries);
       },
     });
     const sample = () => this.sampleQueues();

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { TenantRunner } from '../tenancy/tenant-runner.service';
 import { Db } from '../tenancy/db.service';
+import { OutboxMetrics } from './outbox-metrics';
 import type { Consumer } from './outbox-types';
 import type { ConsumerPayload } from './queue-catalogue';
 
@@ -19,6 +20,7 @@ export class ConsumerJobRunner {
   constructor(
     private readonly tenants: TenantRunner,
     private readonly db: Db,
+    private readonly metrics: OutboxMetrics,
   ) {}
 
   /** `prepare` runs first in each transaction, with the events it will work on (e.g. to lock). */
@@ -35,9 +37,11 @@ export class ConsumerJobRunner {
         await prepare(eventIds);
         for (const eventId of eventIds) await work(eventId);
       });
+      this.metrics.done(consumer, eventIds);
       return eventIds.length;
     } catch (batchError) {
       if (eventIds.length === 1) {
+        this.metrics.failed(consumer);
         await this.recordFailure(job, consumer, eventIds[0], batchError);
         throw batchError;
       }
@@ -49,8 +53,10 @@ export class ConsumerJobRunner {
           await prepare([eventId]);
           await work(eventId);
         });
+        this.metrics.done(consumer, [eventId]);
       } catch (error) {
         failures.push(eventId);
+        this.metrics.failed(consumer);
         await this.recordFailure(job, consumer, eventId, error);
       }
     }

@@ -5,6 +5,7 @@ import { PgPool, runPrepared } from '../database/pg-pool';
 import type Redis from 'ioredis';
 import { JobProcessor, Processes, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
+import { OutboxMetrics } from './outbox-metrics';
 import { QueueRegistry } from './queue-registry';
 import type { Consumer } from './outbox-types';
 
@@ -31,6 +32,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
   constructor(
     private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
+    private readonly metrics: OutboxMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -86,9 +88,9 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
       sql: 'select rm_relay_expedite() as touched',
       params: [],
     });
-    this.logger.warn(
-      `Redis lost its data; re-dispatching ${rows[0]?.touched ?? 0} unfinished item(s)`,
-    );
+    const touched = rows[0]?.touched ?? 0;
+    this.logger.warn(`Redis lost its data; re-dispatching ${touched} unfinished item(s)`);
+    this.metrics.redispatched('redis-restart', touched);
     await this.reconcile();
   }
 
@@ -118,6 +120,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         );
       }
       if (rows.length) this.logger.log(`reconciler re-dispatched ${rows.length} job(s)`);
+      this.metrics.redispatched('reconciler', rows.length);
       return rows.length;
     });
   }

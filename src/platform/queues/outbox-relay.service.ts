@@ -15,6 +15,7 @@ import {
   type JobName,
 } from './queue-catalogue';
 import { createHash } from 'node:crypto';
+import { OutboxMetrics } from './outbox-metrics';
 import { OutboxSignals } from './outbox-signals';
 import { WAKE_GAP_MS, WorkLoop } from './work-loop';
 import { QueueRegistry } from './queue-registry';
@@ -44,6 +45,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly pg: PgPool,
     private readonly queues: QueueRegistry,
     private readonly signals: OutboxSignals,
+    private readonly metrics: OutboxMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.loop = new WorkLoop({
@@ -81,7 +83,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * are in Redis and before the events are marked published: the fault tests use it to crash there.
    */
   async relayOnce(beforeCommit?: () => Promise<void>): Promise<number> {
-    return this.pg.transaction(async (client) => {
+    const claimed = await this.pg.transaction(async (client) => {
       const rows = await runPrepared<Claimed>(client, {
         sql: `select event_id as "eventId", org_id as "orgId", consumer from rm_relay_claim(?)`,
         params: [this.config.outbox.batchSize],
@@ -114,8 +116,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         await this.queues.addBulk(job as 'create-notifications' | 'fan-out-webhooks', items);
       }
       if (beforeCommit) await beforeCommit();
-      return rows.length;
+      return rows;
     });
+    // A row per (event, consumer): count the events.
+    this.metrics.relayed(new Set(claimed.map((row) => row.eventId)).size);
+    return claimed.length;
   }
 
   /**

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import type { AppConfig } from '../../config/app-config';
 import { ConsumerJobRunner } from './consumer-job';
 import { OutboxMaintenanceProcessor } from './outbox-maintenance.processor';
+import { OutboxMetrics } from './outbox-metrics';
 import { OutboxRelay } from './outbox-relay.service';
 import { WorkerBootCheck } from './worker-boot-check';
 import { WorkerRegistry } from './worker-registry';
@@ -21,13 +22,14 @@ export class OutboxModule {
       providers: options.worker
         ? [
             ConsumerJobRunner,
+            OutboxMetrics,
             OutboxRelay,
             OutboxMaintenanceProcessor,
             WorkerBootCheck,
             WorkerRegistry,
           ]
         : [],
-      exports: options.worker ? [ConsumerJobRunner] : [],
+      exports: options.worker ? [ConsumerJobRunner, OutboxMetrics] : [],
     };
   }
 }
