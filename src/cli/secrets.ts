@@ -6,7 +6,8 @@ import { parseEnv } from 'node:util';
  * `npm run secrets`: writes the secrets a production deployment needs into `.env` (created when
  * missing, mode 0600), each only when `.env` does not set it yet, so running it again changes
  * nothing. `docker compose up` and the service itself read that file; see README "Production".
- * The values are never printed.
+ * METRICS_TOKEN lets Prometheus scrape GET /metrics, GRAFANA_ADMIN_PASSWORD is the Grafana of
+ * `docker compose --profile observability` (docs/grafana/README.md). The values are never printed.
  */
 const SECRETS: Record<string, () => string> = {
   JWT_SECRET: () => randomBytes(48).toString('base64url'),
@@ -15,6 +16,9 @@ const SECRETS: Record<string, () => string> = {
   POSTGRES_PASSWORD: () => randomBytes(18).toString('base64url'),
   DATABASE_APP_PASSWORD: () => randomBytes(18).toString('base64url'),
   DATABASE_WORKER_PASSWORD: () => randomBytes(18).toString('base64url'),
+  // 43 characters: the service takes 32 or more, printable ASCII without spaces.
+  METRICS_TOKEN: () => randomBytes(32).toString('base64url'),
+  GRAFANA_ADMIN_PASSWORD: () => randomBytes(18).toString('base64url'),
 };
 
 function main(): void {

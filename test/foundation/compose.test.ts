@@ -16,6 +16,22 @@ const SECRETS = [
 
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 
+/** One service's part of docker-compose.yml, up to the next service (or the volumes). */
+function service(name: string): string {
+  const start = COMPOSE.indexOf(`\n  ${name}:\n`);
+  const end = COMPOSE.slice(start + 1).search(/\n {2}[a-z]+:\n|\nvolumes:/);
+  return COMPOSE.slice(start, start + 1 + end);
+}
+
+/** `docker-compose … config …` with only this env file (a developer's own .env is not read). */
+function composeConfig(envFile: string, args: string[]) {
+  return spawnSync(
+    'docker-compose',
+    ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), ...args],
+    { encoding: 'utf8', env: { PATH: process.env.PATH } },
+  );
+}
+
 /** The compose file runs production: it must carry no secret of its own (issue 12). */
 describe('docker-compose.yml', () => {
   it.each(SECRETS)('requires %s (no default value)', (name) => {
@@ -25,11 +41,6 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives each process only the database password it uses', () => {
-    const service = (name: string) => {
-      const start = COMPOSE.indexOf(`\n  ${name}:\n`);
-      const end = COMPOSE.slice(start + 1).search(/\n {2}[a-z]+:\n|\nvolumes:/);
-      return COMPOSE.slice(start, start + 1 + end);
-    };
     expect(service('api')).toMatch(/DATABASE_APP_URL: postgres:\/\/rm_app:/);
     expect(service('worker')).toMatch(/DATABASE_WORKER_URL: postgres:\/\/rm_worker:/);
     for (const [name, foreign] of [
@@ -43,6 +54,38 @@ describe('docker-compose.yml', () => {
 
   it('allows no browser origin unless CORS_ORIGINS is set', () => {
     expect(COMPOSE).toMatch(/CORS_ORIGINS: \$\{CORS_ORIGINS:-\}/);
+  });
+
+  it('hands METRICS_TOKEN to the API and the worker only, optional (empty: operator only)', () => {
+    expect(service('api')).toMatch(/\n {6}METRICS_TOKEN: \$\{METRICS_TOKEN:-\}\n/);
+    expect(service('worker')).toMatch(/\n {6}METRICS_TOKEN: \$\{METRICS_TOKEN:-\}\n/);
+    expect(service('migrate')).not.toMatch(/METRICS_TOKEN/);
+  });
+
+  // Compose 1.29 interpolates every service, in a profile or not: a `:?` variable of the profile
+  // would stop the default `docker compose up` of an .env written before the profile existed.
+  it.each([
+    ['prometheus', 'METRICS_TOKEN', 'METRICS_TOKEN'],
+    ['grafana', 'GRAFANA_ADMIN_PASSWORD', 'GF_SECURITY_ADMIN_PASSWORD'],
+  ])(
+    'runs %s in the observability profile only, refusing to start without %s',
+    (name, variable, inside) => {
+      const text = service(name);
+      expect(text).toMatch(/\n {4}profiles: \[observability\]\n/);
+      expect(text).toContain(`${inside}: \${${variable}:-}`);
+      expect(text).toContain(
+        `[ -n "$$${inside}" ] || { echo "set ${variable} in .env (npm run secrets writes it)" >&2; exit 1; };`,
+      );
+      for (const use of COMPOSE.matchAll(new RegExp(`\\$\\{${variable}[^}]*\\}`, 'g')))
+        expect(use[0]).toBe(`\${${variable}:-}`);
+    },
+  );
+
+  it('keeps Grafana closed to anonymous visitors and sign-ups', () => {
+    const grafana = service('grafana');
+    expect(grafana).toMatch(/GF_AUTH_ANONYMOUS_ENABLED: 'false'/);
+    expect(grafana).toMatch(/GF_USERS_ALLOW_SIGN_UP: 'false'/);
+    expect(grafana).toMatch(/- '3002:3000'/);
   });
 
   // Debian's docker-compose validates the file without a Docker engine (.ci/run installs it).
@@ -76,6 +119,48 @@ describe('docker-compose.yml', () => {
           ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'],
           { encoding: 'utf8', env: { PATH: process.env.PATH } },
         );
+        expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  (hasDockerCompose ? it : it.skip)(
+    'validates the observability profile with what npm run secrets writes, and the default profile with an older .env',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'rm-compose-'));
+      try {
+        const envFile = join(dir, 'secrets.env');
+        execFileSync('node', ['-r', '@swc-node/register', 'src/cli/secrets.ts', envFile], {
+          cwd: ROOT,
+        });
+        const written = readFileSync(envFile, 'utf8');
+        const token = /^METRICS_TOKEN=(\S{32,})$/m.exec(written)?.[1];
+        expect(token).toBeDefined();
+        expect(written).toMatch(/^GRAFANA_ADMIN_PASSWORD=\S{12,}$/m);
+
+        const profile = composeConfig(envFile, ['--profile', 'observability', 'config', '-q']);
+        expect({ status: profile.status, stderr: profile.stderr }).toEqual({
+          status: 0,
+          stderr: '',
+        });
+        // The API, the worker and Prometheus get the same token.
+        const resolved = composeConfig(envFile, ['--profile', 'observability', 'config']);
+        expect(resolved.status).toBe(0);
+        const tokens = [...resolved.stdout.matchAll(/^\s+METRICS_TOKEN: ['"]?([^'"\s]*)['"]?$/gm)];
+        expect(tokens.map((m) => m[1])).toEqual([token, token, token]);
+
+        // Written by an npm run secrets that knew neither variable: the default profile still runs.
+        const older = join(dir, 'older.env');
+        writeFileSync(
+          older,
+          written
+            .split('\n')
+            .filter((line) => !/^(METRICS_TOKEN|GRAFANA_ADMIN_PASSWORD)=/.test(line))
+            .join('\n'),
+        );
+        const ok = composeConfig(older, ['config', '-q']);
         expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
       } finally {
         rmSync(dir, { recursive: true, force: true });
