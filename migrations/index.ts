@@ -9,6 +9,7 @@ import { Migration20261206100000_sql_home } from './Migration20261206100000_sql_
 import { Migration20261206120000_event_stream } from './Migration20261206120000_event_stream';
 import { Migration20261206130000_stream_wake } from './Migration20261206130000_stream_wake';
 import { Migration20261206140000_outbox_metrics } from './Migration20261206140000_outbox_metrics';
+import { Migration20261206150000_tracing } from './Migration20261206150000_tracing';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -32,4 +33,5 @@ export const migrationsList = [
     name: 'Migration20261206140000_outbox_metrics',
     class: Migration20261206140000_outbox_metrics,
   },
+  { name: 'Migration20261206150000_tracing', class: Migration20261206150000_tracing },
 ];

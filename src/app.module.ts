@@ -3,6 +3,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
+import { TracingModule } from './platform/tracing/tracing.module';
 import { ConfigError, type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { AuthModule } from './platform/auth/auth.module';
@@ -65,6 +66,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
+        TracingModule,
         RateLimitModule,
         ThrottlerModule.forRootAsync({
           imports: [RateLimitModule],

@@ -16,6 +16,7 @@ import { mountSwagger } from './platform/http/swagger';
 import { mountWebApp } from './platform/http/web-app';
 import { securityHeaders } from './platform/http/security-headers';
 import { requestLogging } from './platform/logging/logging';
+import { nameServerSpan } from './platform/tracing/tracing';
 import { createValidationPipe } from './platform/http/validation';
 import { mountBullBoard } from './operations/bull-board';
 import { MetricsEndpoint, mountMetrics } from './operations/metrics-endpoint';
@@ -71,6 +72,7 @@ export async function createHttpApp(
   installHttpMetrics(fastify, metrics);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    nameServerSpan(request.method, request.routeOptions?.url);
     done();
   });
 
@@ -86,6 +88,9 @@ export async function createHttpApp(
       'idempotency-key',
       'last-event-id',
       'x-request-id',
+      // A traced frontend continues its trace in ours (docs/operations.md, "Traces").
+      'traceparent',
+      'tracestate',
     ],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,

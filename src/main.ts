@@ -1,3 +1,5 @@
+// First: OpenTelemetry must patch http, pg and ioredis before they load (when OTEL_* asks).
+import './platform/tracing/register';
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';

@@ -1,3 +1,5 @@
+// First: OpenTelemetry must patch http, pg and ioredis before they load (when OTEL_* asks).
+import './platform/tracing/register';
 import 'reflect-metadata';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';

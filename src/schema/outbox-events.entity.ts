@@ -38,4 +38,12 @@ export class OutboxEvent {
 
   @Property({ type: 'timestamptz', nullable: true })
   publishedAt?: Date | null;
+
+  /** The W3C trace context of the transaction that wrote it (rm.traceparent), when traced. */
+  @Property({
+    type: 'text',
+    nullable: true,
+    defaultRaw: `nullif(current_setting('rm.traceparent'::text, true), ''::text)`,
+  })
+  traceparent?: string | null;
 }

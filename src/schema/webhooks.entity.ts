@@ -123,6 +123,10 @@ export class WebhookDelivery {
   @Property({ type: 'uuid', nullable: true })
   bodyMessageId?: string | null;
 
+  /** The trace context of the fan-out that created it; each attempt continues that trace. */
+  @Property({ type: 'text', nullable: true })
+  traceparent?: string | null;
+
   @Enum({ items: () => [...DELIVERY_STATUSES], type: 'text', default: 'pending' })
   status: DeliveryStatus = 'pending';
 

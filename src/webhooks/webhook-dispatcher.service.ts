@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
+import { currentTraceparent, inSpan } from '../platform/tracing/tracing';
 import { postWebhook, type PostResult } from './http-delivery';
 import { renderPayload } from './payload';
 import { nextDelayMs } from './retry-policy';
@@ -58,6 +59,7 @@ export class WebhookDispatcher {
           eventType: event.type,
           payload: renderPayload(event, withBody ? body : null),
           bodyMessageId: withBody ? event.messageId : null,
+          traceparent: currentTraceparent(),
         });
         created++;
       }
@@ -83,6 +85,26 @@ export class WebhookDispatcher {
       return target;
     }
 
+    return inSpan(
+      'webhook attempt',
+      target.traceparent,
+      {
+        attributes: {
+          'rm.webhook_delivery_id': target.id,
+          'rm.webhook_attempt': job.attempt,
+          'rm.webhook_endpoint_id': target.endpointId,
+        },
+      },
+      () => this.attempt(job, target),
+    );
+  }
+
+  /** POSTs once (the HTTP instrumentation's client span and its `traceparent` header inside). */
+  private async attempt(
+    job: { orgId: string; deliveryId: string; attempt: number },
+    target: DeliveryTarget,
+  ): Promise<string> {
+    const scope = { orgId: job.orgId, userId: null };
     const startedAt = new Date();
     const secrets = [decryptSecret(target.secretCiphertext, this.config.webhooks.encryptionKey)];
     if (

@@ -33,6 +33,8 @@ export interface DeliveryTarget {
   dispatches: number;
   webhookId: string;
   payload: string;
+  /** The trace context of the fan-out that created the delivery (its attempts continue it). */
+  traceparent: string | null;
   endpointId: string;
   url: string;
   enabled: boolean;
@@ -352,11 +354,13 @@ export class WebhooksRepository {
     payload: string;
     /** The message whose text the payload carries (so a delete can take it out again). */
     bodyMessageId: string | null;
+    /** The fan-out's trace context, continued by every attempt; null when not traced. */
+    traceparent: string | null;
   }): Promise<void> {
     await this.db.query(
       `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload,
-                                       body_message_id, status, next_attempt_at)
-       select d.id, ?, ?, ?, ?, 'msg_' || replace(d.id::text, '-', ''), ?, ?, 'pending', now()
+                                       body_message_id, traceparent, status, next_attempt_at)
+       select d.id, ?, ?, ?, ?, 'msg_' || replace(d.id::text, '-', ''), ?, ?, ?, 'pending', now()
          from (select rm_uuid_v7() as id) d
        on conflict (event_id, endpoint_id) do nothing`,
       [
@@ -366,6 +370,7 @@ export class WebhooksRepository {
         input.eventType,
         input.payload,
         input.bodyMessageId,
+        input.traceparent,
       ],
     );
   }
@@ -373,7 +378,7 @@ export class WebhooksRepository {
   lockTarget(deliveryId: string): Promise<DeliveryTarget | null> {
     return this.db.one<DeliveryTarget>(
       `select d.id, d.status, d.attempts, d.dispatches, d.webhook_id as "webhookId", d.payload,
-              e.id as "endpointId", e.url, e.enabled, e.secret_ciphertext as "secretCiphertext",
+              d.traceparent, e.id as "endpointId", e.url, e.enabled, e.secret_ciphertext as "secretCiphertext",
               e.previous_secret_ciphertext as "previousSecretCiphertext",
               e.previous_secret_expires_at as "previousSecretExpiresAt", e.failing_since as "failingSince"
          from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id

@@ -4,6 +4,7 @@ import { PinoLogger, type Params } from 'nestjs-pino';
 import pino from 'pino';
 import type { AppConfig } from '../../config/app-config';
 import type { Principal } from '../auth/principal';
+import { traceLogFields } from '../tracing/tracing';
 
 /**
  * Nest's own logs go through nestjs-pino. Its per-request middleware (pino-http, a child logger
@@ -17,7 +18,15 @@ export function loggerParams(config: AppConfig): Params {
   const stream = pino.destination({ dest: 1, sync: false });
   return {
     forRoutes: [{ path: '__rm_no_request_middleware__', method: RequestMethod.ALL }],
-    pinoHttp: [{ level: config.logLevel, redact: ['req.headers.authorization'] }, stream],
+    pinoHttp: [
+      {
+        level: config.logLevel,
+        redact: ['req.headers.authorization'],
+        // trace_id and span_id of the request or job being traced (docs/operations.md, "Traces").
+        mixin: traceLogFields,
+      },
+      stream,
+    ],
   };
 }
 

@@ -5,6 +5,7 @@ import { Db } from '../tenancy/db.service';
 import { OutboxMetrics } from './outbox-metrics';
 import type { Consumer } from './outbox-types';
 import type { ConsumerPayload } from './queue-catalogue';
+import { currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
 
 /**
  * Runs one consumer's work on a batch of events of one org, in one tenant transaction. If the
@@ -32,10 +33,33 @@ export class ConsumerJobRunner {
   ): Promise<number> {
     const { orgId, eventIds } = job.data;
     const scope = { orgId, userId: null };
+    const traced = (eventId: string, i: number) =>
+      inSpan(
+        `${consumer} consumer`,
+        job.data.traces?.[i],
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'bullmq',
+            'messaging.operation': 'process',
+            'messaging.message.id': job.id ?? '',
+            'rm.consumer': consumer,
+            'rm.outbox_event_id': eventId,
+          },
+        },
+        async () => {
+          // What this event's work writes to the outbox (a notification) continues its trace.
+          const traceparent = currentTraceparent();
+          if (traceparent) {
+            await this.db.query(`select set_config('rm.traceparent', ?, true)`, [traceparent]);
+          }
+          return work(eventId);
+        },
+      );
     try {
       await this.tenants.run(scope, async () => {
         await prepare(eventIds);
-        for (const eventId of eventIds) await work(eventId);
+        for (const [i, eventId] of eventIds.entries()) await traced(eventId, i);
       });
       this.metrics.done(consumer, eventIds);
       return eventIds.length;
@@ -47,11 +71,11 @@ export class ConsumerJobRunner {
       }
     }
     const failures: string[] = [];
-    for (const eventId of eventIds) {
+    for (const [i, eventId] of eventIds.entries()) {
       try {
         await this.tenants.run(scope, async () => {
           await prepare([eventId]);
-          await work(eventId);
+          await traced(eventId, i);
         });
         this.metrics.done(consumer, [eventId]);
       } catch (error) {

@@ -34,7 +34,10 @@ export abstract class JobProcessor {
   }
 }
 
-/** A consumer job's payload: an org and 1..n event ids; anything else is poison. */
+/**
+ * A consumer job's payload: an org and 1..n event ids; anything else is poison. Its `traces` are
+ * advisory: one that is not a well-formed traceparent only starts a new trace.
+ */
 export function requireConsumerPayload(job: Job): void {
   requireUuids(job, 'orgId');
   const ids = (job.data as { eventIds?: unknown })?.eventIds;

@@ -26,6 +26,11 @@ export type JobName = keyof JobPayloads;
 export interface ConsumerPayload {
   orgId: string;
   eventIds: string[];
+  /**
+   * The trace context to continue for each event (same order as eventIds; null for an untraced
+   * one). Present only when some event was traced (docs/operations.md, "Traces").
+   */
+  traces?: (string | null)[];
 }
 
 /** Small batches: a batch holds the recipients' participant rows locked until it commits. */

@@ -5,6 +5,7 @@ import type { Principal, PrincipalRole } from '../auth/principal';
 import { memberRoleRefusal } from '../auth/roles.guard';
 import { PgPool } from '../database/pg-pool';
 import { Problems, ProblemError } from '../http/problem';
+import { traceparentStatement } from '../tracing/tracing';
 import {
   TenantContext,
   type MemberSnapshot,
@@ -47,12 +48,12 @@ export function beginAsMember(principal: Principal, jit: boolean, literal: Liter
     principal.userId,
   )}::uuid, ${text(claims ? principal.name : null)}, ${text(claims ? principal.role : null)}, ${
     jit && claims
-  })`;
+  })${traceparentStatement()}`;
 }
 
 export function beginInScope(scope: TenantScope, literal: Literal): string {
   const userId = scope.userId === null ? 'null' : literal(scope.userId);
-  return `BEGIN; select * from rm_enter_tenant(${literal(scope.orgId)}::uuid, ${userId}::uuid, null, null, false)`;
+  return `BEGIN; select * from rm_enter_tenant(${literal(scope.orgId)}::uuid, ${userId}::uuid, null, null, false)${traceparentStatement()}`;
 }
 
 /**

@@ -8,15 +8,15 @@
 --   a silent start, a withheld message or a read by a member whose receipts are off.
 -- Runs inside the relay's transaction: if adding the jobs to Redis fails, the relay rolls back and
 -- the events stay unpublished. Returns one row per claimed event and consumer that is dispatched
--- as a job (consumer null when there is none) and hands out ids, org ids and consumer names,
--- never text.
+-- as a job (consumer null when there is none) and hands out ids, org ids, consumer names and the
+-- W3C trace context of the request that wrote the event (null when it was not traced), never text.
 create or replace function rm_relay_claim(p_limit integer)
-returns table (event_id uuid, org_id uuid, consumer text)
+returns table (event_id uuid, org_id uuid, consumer text, traceparent text)
 language plpgsql security definer set search_path = public, pg_temp as $$
 begin
   return query
   with claimed as (
-    select e.id, e.org_id, e.type, e.data,
+    select e.id, e.org_id, e.type, e.data, e.traceparent,
            coalesce(e.data ->> 'withheld', '') = 'true' as withheld,
            coalesce(e.data ->> 'silent', '') = 'true' as silent
       from outbox_events e
@@ -42,6 +42,6 @@ begin
   ), published as (
     update outbox_events e set published_at = now() from claimed c where e.id = c.id
   )
-  select c.id, c.org_id, w.consumer from claimed c
+  select c.id, c.org_id, w.consumer, c.traceparent from claimed c
     left join wanted w on w.id = c.id;
 end $$;
