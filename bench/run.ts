@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withDatabase } from './db';
@@ -41,12 +43,14 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
   --stream-rate N        a second stream run with the sends paced at N a second, below saturation
                          (default 100; 0 skips)
   --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
+  --otlp-sink            traces on: the service exports OTLP to a local receiver that discards
+                         them (the cost of tracing, against a run without it)
   --no-plans             do not rewrite bench/plans/
   --cpu-prof             profile the service processes into bench/results/profiles/;
                          summarise with node dist/bench/profile.js <file.cpuprofile>
 `;
 
-function main(): Promise<void> {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       database: { type: 'string', default: 'rm_bench' },
@@ -73,6 +77,7 @@ function main(): Promise<void> {
       'idle-streams': { type: 'string', default: '10000' },
       'stream-rate': { type: 'string', default: '100' },
       'service-env': { type: 'string', default: '' },
+      'otlp-sink': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -99,6 +104,7 @@ function main(): Promise<void> {
     throw new Error('--floor-protocol: prepared, extended or simple');
   }
   const root = resolve(__dirname, '..', '..');
+  const sink = values['otlp-sink'] ? await startOtlpSink() : null;
   const options: BenchOptions = {
     ownerUrl: withDatabase(values.pg, values.database),
     recreate: true,
@@ -124,12 +130,15 @@ function main(): Promise<void> {
     idleStreams: num('idle-streams', values['idle-streams']),
     streamRate: num('stream-rate', values['stream-rate']),
     cpuProfileDir: values['cpu-prof'] ? join(root, 'bench', 'results', 'profiles') : undefined,
-    serviceEnv: Object.fromEntries(
-      values['service-env']
-        .split(',')
-        .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    ),
+    serviceEnv: {
+      ...Object.fromEntries(
+        values['service-env']
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+      ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : {}),
+    },
     resultsDir: join(root, 'bench', 'results'),
     plansDir: values['no-plans'] ? null : join(root, 'bench', 'plans'),
     launcher: builtLauncher(join(root, 'dist'), [
@@ -138,9 +147,35 @@ function main(): Promise<void> {
     ]),
     log: (line) => process.stdout.write(`${line}\n`),
   };
-  return runBench(options).then((report) => {
-    process.stdout.write(`\n${renderReport(report)}`);
+  const report = await runBench(options);
+  process.stdout.write(`\n${renderReport(report)}`);
+  if (sink) {
+    process.stdout.write(
+      `\nOTLP sink: ${sink.requests()} export requests, ${sink.bytes()} bytes received and discarded\n`,
+    );
+    sink.close();
+  }
+}
+
+/** An OTLP/HTTP receiver that answers 200 and discards what it gets (the collector's cost out). */
+async function startOtlpSink() {
+  let requests = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
+      res.end();
+    });
   });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    bytes: () => bytes,
+    close: () => server.close(),
+  };
 }
 
 installCleanup();
