@@ -98,7 +98,6 @@ describe('traces from the request to the webhook attempt (OpenTelemetry)', () =>
   let db: Client | undefined;
   let api: ApiProcess;
   let worker: SpawnedProcess;
-  const started: SpawnedProcess[] = [];
   const collector = new Collector();
   const receiver = new WebhookReceiver();
 
@@ -117,19 +116,11 @@ describe('traces from the request to the webhook attempt (OpenTelemetry)', () =>
       LOG_LEVEL: 'info',
     });
     db = await ownerClient(database);
-    const track = async <T extends SpawnedProcess>(p: Promise<T>) => {
-      const proc = await p;
-      started.push(proc);
-      return proc;
-    };
-    [api, worker] = await Promise.all([
-      track(spawnApi(env, 'api')),
-      track(spawnTrackedWorker(env, 'worker')),
-    ]);
+    // Both tracked from their spawn: stopAllSpawned stops whatever did start.
+    [api, worker] = await Promise.all([spawnApi(env, 'api'), spawnTrackedWorker(env, 'worker')]);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(started.map((p) => p.stop()));
     await stopAllSpawned();
     await db?.end();
     await receiver.stop();

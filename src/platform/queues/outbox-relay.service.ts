@@ -87,76 +87,31 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   async relayOnce(beforeCommit?: () => Promise<void>): Promise<number> {
     // One span per traced event (docs/operations.md, "Traces"), ended with the transaction.
-    const spans = new Map<string, NonNullable<ReturnType<typeof childSpan>>>();
-    const claimed = await this.pg
-      .transaction(async (client) => {
+    const spans = new Map<string, RelaySpan>();
+    let claimed: Claimed[];
+    try {
+      claimed = await this.pg.transaction(async (client) => {
         const rows = await runPrepared<Claimed>(client, {
           sql: `select event_id as "eventId", org_id as "orgId", consumer, traceparent
-                from rm_relay_claim(?)`,
+                  from rm_relay_claim(?)`,
           params: [this.config.outbox.batchSize],
         });
         for (const row of rows) {
-          if (spans.has(row.eventId)) continue;
-          const span = childSpan('outbox relay', row.traceparent, {
-            kind: SpanKind.PRODUCER,
-            attributes: { 'messaging.system': 'bullmq', 'rm.outbox_event_id': row.eventId },
-          });
+          const span = spans.has(row.eventId) ? null : relaySpan(row);
           if (span) spans.set(row.eventId, span);
         }
-        // One job per (consumer, org, up to CONSUMER_BATCH events): one transaction for the batch.
-        const groups = new Map<
-          string,
-          { consumer: Consumer; orgId: string; eventIds: string[]; traces: (string | null)[] }
-        >();
-        for (const row of rows) {
-          if (!row.consumer || !(row.consumer in CONSUMER_JOBS)) continue;
-          const key = `${row.consumer}/${row.orgId}`;
-          const group = groups.get(key) ?? {
-            consumer: row.consumer,
-            orgId: row.orgId,
-            eventIds: [],
-            traces: [],
-          };
-          group.eventIds.push(row.eventId);
-          group.traces.push(spans.get(row.eventId)?.traceparent ?? null);
-          groups.set(key, group);
-        }
-        const byJob = new Map<JobName, { data: ConsumerPayload; opts: { jobId: string } }[]>();
-        for (const group of groups.values()) {
-          const job = CONSUMER_JOBS[group.consumer as keyof typeof CONSUMER_JOBS] as JobName;
-          for (let i = 0; i < group.eventIds.length; i += CONSUMER_BATCH) {
-            const eventIds = group.eventIds.slice(i, i + CONSUMER_BATCH);
-            const traces = group.traces.slice(i, i + CONSUMER_BATCH);
-            const items = byJob.get(job) ?? [];
-            items.push({
-              data: {
-                orgId: group.orgId,
-                eventIds,
-                ...(traces.some((t) => t !== null) ? { traces } : {}),
-              },
-              // Deterministic: a relay that crashed after adding re-adds the same ids (BullMQ
-              // ignores an id it still holds; the consumers' done-marks cover the rest).
-              opts: { jobId: `evts-${group.consumer}-${batchKey(eventIds)}` },
-            });
-            byJob.set(job, items);
-          }
-        }
-        for (const [job, items] of byJob) {
+        const jobs = consumerJobs(rows, (eventId) => spans.get(eventId)?.traceparent ?? null);
+        for (const [job, items] of jobs) {
           await this.queues.addBulk(job as 'create-notifications' | 'fan-out-webhooks', items);
         }
         if (beforeCommit) await beforeCommit();
         return rows;
-      })
-      .then(
-        (rows) => {
-          for (const span of spans.values()) span.end();
-          return rows;
-        },
-        (error: unknown) => {
-          for (const span of spans.values()) span.end(error);
-          throw error;
-        },
-      );
+      });
+    } catch (error) {
+      for (const span of spans.values()) span.end(error);
+      throw error;
+    }
+    for (const span of spans.values()) span.end();
     // A row per (event, consumer): count the events.
     this.metrics.relayed(new Set(claimed.map((row) => row.eventId)).size);
     return claimed.length;
@@ -196,6 +151,55 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       return rows.length;
     });
   }
+}
+
+type RelaySpan = NonNullable<ReturnType<typeof childSpan>>;
+
+/** The relay's span for a claimed event, continuing the trace that wrote it (null: untraced). */
+function relaySpan(row: Claimed): RelaySpan | null {
+  return childSpan('outbox relay', row.traceparent, {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.system': 'bullmq', 'rm.outbox_event_id': row.eventId },
+  });
+}
+
+/**
+ * The consumer jobs of a claimed batch: one per (consumer, org, up to CONSUMER_BATCH events), so
+ * a job's events share one transaction; `traceOf` gives the context each event's job continues.
+ */
+function consumerJobs(
+  rows: Claimed[],
+  traceOf: (eventId: string) => string | null,
+): Map<JobName, { data: ConsumerPayload; opts: { jobId: string } }[]> {
+  const groups = new Map<string, { consumer: Consumer; orgId: string; eventIds: string[] }>();
+  for (const row of rows) {
+    if (!row.consumer || !(row.consumer in CONSUMER_JOBS)) continue;
+    const key = `${row.consumer}/${row.orgId}`;
+    const group = groups.get(key) ?? { consumer: row.consumer, orgId: row.orgId, eventIds: [] };
+    group.eventIds.push(row.eventId);
+    groups.set(key, group);
+  }
+  const byJob = new Map<JobName, { data: ConsumerPayload; opts: { jobId: string } }[]>();
+  for (const group of groups.values()) {
+    const job = CONSUMER_JOBS[group.consumer as keyof typeof CONSUMER_JOBS] as JobName;
+    for (let i = 0; i < group.eventIds.length; i += CONSUMER_BATCH) {
+      const eventIds = group.eventIds.slice(i, i + CONSUMER_BATCH);
+      const traces = eventIds.map(traceOf);
+      const items = byJob.get(job) ?? [];
+      items.push({
+        data: {
+          orgId: group.orgId,
+          eventIds,
+          ...(traces.some((t) => t !== null) ? { traces } : {}),
+        },
+        // Deterministic: a relay that crashed after adding re-adds the same ids (BullMQ ignores
+        // an id it still holds; the consumers' done-marks cover the rest).
+        opts: { jobId: `evts-${group.consumer}-${batchKey(eventIds)}` },
+      });
+      byJob.set(job, items);
+    }
+  }
+  return byJob;
 }
 
 function batchKey(eventIds: string[]): string {
