@@ -69,7 +69,7 @@ export async function createHttpApp(
   installJsonParser(fastify, config.bodyLimitBytes);
   // First, so that every request counts (also those that hooks below answer).
   const metrics = app.get(Metrics);
-  installHttpMetrics(fastify, metrics);
+  if (metrics.enabled) installHttpMetrics(fastify, metrics);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     nameServerSpan(request.method, request.routeOptions?.url);
@@ -107,6 +107,6 @@ export async function createHttpApp(
   // One count of failed operator sign-ins for both operator surfaces.
   const operators = new OperatorAuth(config.operator);
   await mountBullBoard(app, queues, config, operators);
-  mountMetrics(app, new MetricsEndpoint(metrics, config, operators));
+  if (metrics.enabled) mountMetrics(app, new MetricsEndpoint(metrics, config, operators));
   return app;
 }

@@ -50,6 +50,11 @@ export interface AppConfig {
    */
   metricsToken: string | null;
   /**
+   * METRICS_ENABLED (default true). false: no GET /metrics, no request hooks and no default Node
+   * metrics (the in-memory counters of the domain code still count; nobody can read them).
+   */
+  metricsEnabled: boolean;
+  /**
    * Fastify's trustProxy: which proxies' X-Forwarded-For to believe for the client address
    * (operator sign-in throttling, logs). false: the connection's address.
    */
@@ -230,6 +235,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       maxFailures: read.int('OPERATOR_AUTH_MAX_FAILURES', 10, 1, 100000),
     },
     metricsToken,
+    metricsEnabled: read.bool('METRICS_ENABLED', true),
     trustProxy: trustProxyOf(read.optional('TRUST_PROXY')),
     webhooks: {
       allowPrivateUrls: read.bool('WEBHOOKS_ALLOW_PRIVATE_URLS', false),

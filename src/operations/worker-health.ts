@@ -23,7 +23,10 @@ export function startWorkerHealthServer(
 ): Promise<Server> {
   const pg = app.get(PgPool);
   const redis = app.get(RedisProbe);
-  const metrics = new MetricsEndpoint(app.get(Metrics), app.get<AppConfig>(APP_CONFIG));
+  const registry = app.get(Metrics);
+  const metrics = registry.enabled
+    ? new MetricsEndpoint(registry, app.get<AppConfig>(APP_CONFIG))
+    : undefined;
   const server = createServer((request, response) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -34,7 +37,7 @@ export function startWorkerHealthServer(
       send(200, { status: 'ok' });
       return;
     }
-    if (request.method === 'GET' && path === METRICS_PATH) {
+    if (metrics && request.method === 'GET' && path === METRICS_PATH) {
       const address = request.socket.remoteAddress ?? 'unknown';
       void metrics.answer(request.headers.authorization, address).then(
         (answer) => {

@@ -10,7 +10,7 @@ import {
 } from '../support/async';
 import { WebhookReceiver } from '../support/webhook-receiver';
 import { PgPool } from '../../src/platform/database/pg-pool';
-import { API, markRead, newThread, sent } from '../support/factories';
+import { API, markRead, newThread, pair, sent } from '../support/factories';
 import { listen, openStream } from '../support/sse';
 
 const TOKEN = 'metrics-token-for-the-tests-0123456789';
@@ -304,5 +304,34 @@ describe('the standalone worker’s /metrics', () => {
     expect(text).not.toContain('http_server_request_duration_seconds');
     expect(text).not.toContain('event_streams_open');
     expect(text).not.toMatch(UUID);
+  });
+});
+
+describe('METRICS_ENABLED=false', () => {
+  let t: TestApp;
+  let worker: ChildProcess;
+  let base: string;
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_TOKEN: TOKEN, METRICS_ENABLED: 'false' });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    worker = await spawnWorker({ ...t.env, WORKER_HEALTH_PORT: String(port) });
+  });
+  afterAll(async () => {
+    await kill(worker, 'SIGTERM');
+    await t.close();
+  });
+
+  it('serves no /metrics on the API or the worker, and the API works as before', async () => {
+    const api = await t.http().get('/metrics').set('authorization', `Bearer ${TOKEN}`);
+    expect(api.status).toBe(404);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const { alice, threadId } = await pair(t, t.createOrg());
+    const message = await sent(t, alice, threadId, 'still served');
+    expect(message.body).toBe('still served');
+    await eventually(async () => (await fetch(`${base}/health/live`).catch(() => null))?.ok);
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 });

@@ -24,8 +24,15 @@ export type MetricsProcess = 'api' | 'worker';
 export class Metrics {
   readonly registry = new Registry();
 
-  constructor(readonly process: MetricsProcess) {
-    collectDefaultMetrics({ register: this.registry, labels: { process } });
+  /**
+   * `enabled` false (METRICS_ENABLED=false): Node's default metrics are not collected and the
+   * applications neither hook requests nor serve GET /metrics; counters stay cheap in-memory sums.
+   */
+  constructor(
+    readonly process: MetricsProcess,
+    readonly enabled = true,
+  ) {
+    if (enabled) collectDefaultMetrics({ register: this.registry, labels: { process } });
   }
 
   counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {

@@ -23,6 +23,11 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): void {
   const { IORedisInstrumentation } =
     require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
   /* eslint-enable @typescript-eslint/no-require-imports */
+  // Traces only: metrics are Prometheus's (GET /metrics) and logs pino's. Unless an operator asks
+  // for them, the SDK's OTLP metrics and logs (its default) would only cost every request more.
+  for (const signal of ['OTEL_METRICS_EXPORTER', 'OTEL_LOGS_EXPORTER']) {
+    if (!env[signal]) process.env[signal] = 'none';
+  }
   const worker = !isMainThread || /worker\.[jt]s$/.test(process.argv[1] ?? '');
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME ?? `resident-messaging-${worker ? 'worker' : 'api'}`,
@@ -33,7 +38,8 @@ export function startTracing(env: NodeJS.ProcessEnv = process.env): void {
           /^\/(health|metrics)(\/|$|\?)/.test(request.url ?? ''),
       }),
       // Statements and Redis calls only inside a traced request or job, not the loops' polls.
-      new PgInstrumentation({ requireParentSpan: true }),
+      // No span for a pool checkout: every request has one, and the statement's span tells its wait.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
