@@ -8,6 +8,7 @@ import { drain, notificationLag, settleOutbox, type LagResult } from './lag';
 import { runHttp } from './load';
 import { clearRedisPrefix, describeMachine, type Machine } from './machine';
 import { savePlans, type PlanSummary } from './plans';
+import { describeSustained, runSustained, type SustainedRun } from './sustained';
 import { renderReport } from './report';
 import { onCleanup } from './processes';
 import { startSampling, type Sample } from './sampler';
@@ -68,6 +69,13 @@ export interface BenchOptions {
   /** A second stream run with the sends paced at this rate (0: none). */
   streamRate?: number;
   idleStreams?: number;
+  /**
+   * The sustained-send run (issue 19): the send scenario for this many seconds with every consumer
+   * busy (webhooks to a local receiver, `streams` open), once per entry of `sustainedWorkers`
+   * (worker processes of the production shape); 0 skips it.
+   */
+  sustainedSeconds?: number;
+  sustainedWorkers?: number[];
   /** Called after each seeding (the smoke test checks the invariants there). */
   onSeeded?: (stats: SeedStats) => Promise<void>;
 }
@@ -118,6 +126,7 @@ export interface BenchReport {
   runs: Run[];
   growthRuns: Run[];
   streamRuns: StreamRun[];
+  sustainedRuns: SustainedRun[];
   plans: PlanSet[];
   totalSeconds: number;
 }
@@ -341,6 +350,45 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (!o.noFloor) await floor(o.scenarios, fixtures, o.seconds, runs);
   for (const shape of o.shapes) await service(shape, o.scenarios, fixtures, o.seconds, runs);
 
+  const sustainedRuns: SustainedRun[] = [];
+  for (const workers of o.sustainedSeconds ? (o.sustainedWorkers ?? [1]) : []) {
+    const prefix = `bench-${tag}-sustained-${(sequence++).toString(36)}`;
+    const forget = onCleanup(() => clearRedisPrefix(o.redisUrl, prefix));
+    const svc = await startService({
+      shape: 'prod',
+      ownerUrl: o.ownerUrl,
+      redisUrl: o.redisUrl,
+      jwtSecret: secret,
+      queuePrefix: prefix,
+      logDir: join(runDir, `sustained-${workers}`),
+      launcher: o.launcher,
+      workers,
+      // The receiver listens on the loopback interface.
+      extraEnv: { ...o.serviceEnv, WEBHOOKS_ALLOW_PRIVATE_URLS: 'true' },
+    });
+    try {
+      await drain(o.ownerUrl, new Date(0));
+      const run = await runSustained({
+        svc,
+        ownerUrl: o.ownerUrl,
+        secret,
+        scope,
+        fixtures,
+        connections: o.connections,
+        seconds: o.sustainedSeconds!,
+        streams: o.streams ?? 0,
+        tag: `${tag}${(sequence++).toString(36)}`,
+        log: o.log,
+      });
+      sustainedRuns.push(run);
+      o.log(describeSustained(run));
+    } finally {
+      await svc.stop();
+      await clearRedisPrefix(o.redisUrl, prefix).catch(() => 0);
+      forget();
+    }
+  }
+
   let growthSeed: SeedStats | null = null;
   if (o.growTo && o.growTo > seed.messages) {
     await clearConversations(o.ownerUrl);
@@ -381,6 +429,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     runs,
     growthRuns,
     streamRuns,
+    sustainedRuns,
     plans,
     totalSeconds: (Date.now() - started) / 1000,
   };

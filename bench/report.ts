@@ -1,5 +1,6 @@
 import type { BenchReport, Run, Runner } from './harness';
 import { SCENARIOS, scenario, type ScenarioName } from './scenarios';
+import { STAGES } from './sustained';
 
 const RSS_LIMIT_MB = 300;
 const LAG_P99_LIMIT_MS = 1000;
@@ -261,6 +262,46 @@ export function streamsTable(report: BenchReport): string {
   return table(['shape', 'load', 'measured', 'SPEC §5'], rows);
 }
 
+/** The sustained runs (issue 19): per stage, what it completed a second and its oldest item. */
+export function sustainedTable(report: BenchReport): string {
+  const runs = report.sustainedRuns ?? [];
+  if (!runs.length) return 'Not measured in this run.';
+  const rows: string[][] = [];
+  for (const r of runs) {
+    const head = `${r.workers} worker${r.workers > 1 ? 's' : ''}: ${r.send.rps.toFixed(0)} sends/s (p99 ${one(r.send.p99)} ms) for ${r.seconds.toFixed(0)} s, ${r.endpoints} endpoints, ${r.streams} streams`;
+    for (const stage of STAGES) {
+      const f = r.stages[stage];
+      rows.push([
+        head,
+        stage,
+        int(f.perSecond),
+        one(f.steadyMaxAge),
+        one(f.maxAge),
+        int(f.pendingAtEnd),
+      ]);
+    }
+    rows.push([
+      head,
+      'all',
+      '',
+      '',
+      '',
+      `drained ${r.drainSeconds === null ? 'NOT within the wait' : `${one(r.drainSeconds)} s after the load`}; worker CPU ${two(r.workerCpuMsPerItem)} ms an item (${two(r.sample.cpu.worker)} cores); steady state from ${r.rampSeconds} s`,
+    ]);
+  }
+  return table(
+    [
+      'run',
+      'stage',
+      'completed/s',
+      `oldest pending, steady max (s)`,
+      'oldest, max (s)',
+      'pending at the end',
+    ],
+    rows,
+  );
+}
+
 export function renderReport(report: BenchReport): string {
   const m = report.machine;
   const o = report.options;
@@ -315,6 +356,16 @@ export function renderReport(report: BenchReport): string {
     '## Event streams',
     '',
     streamsTable(report),
+    '',
+    '## Sustained send (every consumer busy)',
+    '',
+    'The send scenario at full rate with a webhook endpoint per org (every event type, a local ' +
+      'receiver answering 204) and event streams open; every second the backlog of each stage: ' +
+      'the relay (events not yet published), the notifications, webhooks (fan-out) and events ' +
+      '(stream) consumers, and webhook deliveries not yet succeeded. The target (issue 19): every ' +
+      "stage's oldest pending item under 5 s in steady state, and two workers completing more than one.",
+    '',
+    sustainedTable(report),
     '',
     '## Growth',
     '',

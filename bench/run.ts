@@ -42,6 +42,11 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
   --idle-streams N       idle event streams for the API's RSS (default 10000; 0 skips)
   --stream-rate N        a second stream run with the sends paced at N a second, below saturation
                          (default 100; 0 skips)
+  --sustained S          the sustained-send run: the send scenario for S seconds with every
+                         consumer busy (a webhook endpoint per org to a local receiver, --streams
+                         streams open), the backlog of each stage sampled every second (default 60;
+                         0 skips)
+  --sustained-workers L  worker processes for the sustained runs, one run each (default 1,2)
   --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
   --otlp-sink            traces on: the service exports OTLP to a local receiver that discards
                          them (the cost of tracing, against a run without it)
@@ -77,6 +82,8 @@ async function main(): Promise<void> {
       'idle-streams': { type: 'string', default: '10000' },
       'stream-rate': { type: 'string', default: '100' },
       'service-env': { type: 'string', default: '' },
+      sustained: { type: 'string', default: '60' },
+      'sustained-workers': { type: 'string', default: '1,2' },
       'otlp-sink': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -129,6 +136,11 @@ async function main(): Promise<void> {
     streams: num('streams', values.streams),
     idleStreams: num('idle-streams', values['idle-streams']),
     streamRate: num('stream-rate', values['stream-rate']),
+    sustainedSeconds: num('sustained', values.sustained),
+    sustainedWorkers: values['sustained-workers']
+      .split(',')
+      .filter(Boolean)
+      .map((n) => Math.max(1, num('sustained-workers', n))),
     cpuProfileDir: values['cpu-prof'] ? join(root, 'bench', 'results', 'profiles') : undefined,
     serviceEnv: {
       ...Object.fromEntries(

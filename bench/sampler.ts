@@ -71,7 +71,7 @@ interface Snapshot {
  * counted from the postmaster's reaped-children times, whichever database they served); live
  * backends of other databases count as "other". Redis: the server on the bench's port.
  */
-function snapshot(api: number | null, worker: number | null, scope: Scope): Snapshot {
+function snapshot(api: number | null, worker: number[], scope: Scope): Snapshot {
   let postgres = 0;
   let redis = 0;
   for (const entry of readdirSync('/proc')) {
@@ -97,7 +97,7 @@ function snapshot(api: number | null, worker: number | null, scope: Scope): Snap
   return {
     at: performance.now(),
     api: api ? cpuTicks(api) : 0,
-    worker: worker ? cpuTicks(worker) : 0,
+    worker: worker.reduce((sum, pid) => sum + cpuTicks(pid), 0),
     bench: ((usage.user + usage.system) / 1e6) * TICKS,
     postgres,
     redis,
@@ -111,15 +111,15 @@ function snapshot(api: number | null, worker: number | null, scope: Scope): Snap
  */
 export function startSampling(
   scope: Scope,
-  pids: { api?: number; worker?: number } = {},
+  pids: { api?: number; worker?: number | number[] } = {},
 ): { stop(): Sample } {
   const api = pids.api ?? null;
-  const worker = pids.worker ?? null;
+  const worker = [pids.worker ?? []].flat();
   let apiPeak: number | null = null;
   let workerPeak: number | null = null;
   const sampleRss = () => {
     if (api) apiPeak = Math.max(apiPeak ?? 0, rssMb(api) ?? 0);
-    if (worker) workerPeak = Math.max(workerPeak ?? 0, rssMb(worker) ?? 0);
+    for (const pid of worker) workerPeak = Math.max(workerPeak ?? 0, rssMb(pid) ?? 0);
   };
   sampleRss();
   const timer = setInterval(sampleRss, 200);

@@ -38,7 +38,10 @@ export interface Service {
   shape: Shape;
   url: string;
   api: ChildProcess;
+  /** The first worker process (prod shape), null in the dev shape. */
   worker: ChildProcess | null;
+  /** Every worker process (prod shape: `workers` of them). */
+  workers: ChildProcess[];
   logFiles: string[];
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -69,6 +72,8 @@ export async function startService(options: {
   logDir: string;
   launcher: Launcher;
   extraEnv?: Record<string, string>;
+  /** Worker processes of the production shape (default 1). */
+  workers?: number;
 }): Promise<Service> {
   const port = await freePort();
   const base: Record<string, string> = {
@@ -99,24 +104,28 @@ export async function startService(options: {
           WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         };
   const apiLog = join(options.logDir, `${options.shape}-api.log`);
-  const workerLog = join(options.logDir, `${options.shape}-worker.log`);
+  const workerLogs = Array.from(
+    { length: options.shape === 'prod' ? (options.workers ?? 1) : 0 },
+    (_, i) => join(options.logDir, `${options.shape}-worker${i ? `-${i + 1}` : ''}.log`),
+  );
   const main = options.launcher('main');
   const api = spawnLogged(main.command, main.args, env, apiLog);
-  let worker: ChildProcess | null = null;
+  const workers: ChildProcess[] = [];
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    await Promise.all([stopProcess(api), worker ? stopProcess(worker) : Promise.resolve()]);
+    await Promise.all([stopProcess(api), ...workers.map((w) => stopProcess(w))]);
   };
   try {
-    if (options.shape === 'prod') {
+    for (const workerLog of workerLogs) {
       const entry = options.launcher('worker');
-      worker = spawnLogged(entry.command, entry.args, env, workerLog);
+      const worker = spawnLogged(entry.command, entry.args, env, workerLog);
+      workers.push(worker);
       const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
       try {
         await waitFor(
           async () =>
             logContains(workerLog, 'worker started') ||
-            (await workerConnected(redis, options.queuePrefix)),
+            (workers.length === 1 && (await workerConnected(redis, options.queuePrefix))),
           worker,
           workerLog,
           60_000,
@@ -134,8 +143,9 @@ export async function startService(options: {
     shape: options.shape,
     url,
     api,
-    worker,
-    logFiles: worker ? [apiLog, workerLog] : [apiLog],
+    worker: workers[0] ?? null,
+    workers,
+    logFiles: [apiLog, ...workerLogs],
     env,
     stop,
   };

@@ -60,7 +60,7 @@ interface StreamMember {
 }
 
 /** A minimal event-stream reader: counts events and calls back on message.created. */
-class BenchStream {
+export class BenchStream {
   private buffer = '';
   private req?: ClientRequest;
   opened = false;
@@ -136,7 +136,7 @@ class BenchStream {
 }
 
 /** Opens streams with at most `concurrency` opening at once. */
-async function openAll(streams: BenchStream[], concurrency: number): Promise<void> {
+export async function openAll(streams: BenchStream[], concurrency: number): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, streams.length) }, async () => {
@@ -146,7 +146,7 @@ async function openAll(streams: BenchStream[], concurrency: number): Promise<voi
 }
 
 /** Members (with a token each) to hold streams: `count` of them, the recipients first. */
-async function streamMembers(
+export async function streamMembers(
   ownerUrl: string,
   secret: string,
   where: string,

@@ -52,6 +52,8 @@ describe('bench harness (smoke)', () => {
       streams: 8,
       idleStreams: 20,
       streamRate: 20,
+      sustainedSeconds: 2,
+      sustainedWorkers: [1],
       // Quiet unless asked (BENCH_SMOKE_LOG=1): the figures of a tiny run are no one's business.
       log: (l) => {
         if (process.env.BENCH_SMOKE_LOG)
@@ -61,7 +63,7 @@ describe('bench harness (smoke)', () => {
         broken.push(await checkInvariants(ownerUrl));
       },
     });
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     await stopAll();
@@ -107,6 +109,22 @@ describe('bench harness (smoke)', () => {
     expect(idle?.streams).toBe(20);
     expect(idle?.rssAfterMiB).toBeGreaterThan(0);
     expect(renderReport(report)).toContain('## Event streams');
+  });
+
+  it('sustains a send with every consumer busy: webhooks reach the receiver, every stage drains', () => {
+    expect(report.sustainedRuns).toHaveLength(1);
+    const [run] = report.sustainedRuns;
+    expect(run.workers).toBe(1);
+    expect(run.endpoints).toBe(2);
+    expect(run.send.completed).toBeGreaterThan(0);
+    expect(run.send.non2xx + run.send.errors).toBe(0);
+    expect(run.received).toBeGreaterThan(0);
+    expect(run.stages.relay.completed).toBeGreaterThan(0);
+    expect(run.stages.webhooks.completed).toBeGreaterThan(0);
+    expect(run.stages.deliveries.completed).toBeGreaterThan(0);
+    expect(run.drainSeconds).not.toBeNull();
+    expect(run.timeline.length).toBeGreaterThan(0);
+    expect(renderReport(report)).toContain('## Sustained send');
   });
 
   it('repeats the hot reads at the larger size and saves their plans', () => {
