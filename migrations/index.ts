@@ -10,6 +10,7 @@ import { Migration20261206120000_event_stream } from './Migration20261206120000_
 import { Migration20261206130000_stream_wake } from './Migration20261206130000_stream_wake';
 import { Migration20261206140000_outbox_metrics } from './Migration20261206140000_outbox_metrics';
 import { Migration20261206150000_tracing } from './Migration20261206150000_tracing';
+import { Migration20261206160000_webhook_throughput } from './Migration20261206160000_webhook_throughput';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -34,4 +35,8 @@ export const migrationsList = [
     class: Migration20261206140000_outbox_metrics,
   },
   { name: 'Migration20261206150000_tracing', class: Migration20261206150000_tracing },
+  {
+    name: 'Migration20261206160000_webhook_throughput',
+    class: Migration20261206160000_webhook_throughput,
+  },
 ];

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import { PgPool } from '../platform/database/pg-pool';
 import { problemBody, problemFor } from '../platform/http/problem';
 import { Metrics } from '../platform/metrics/metrics';
+import { OutboxMetrics } from '../platform/queues/outbox-metrics';
 import { RedisProbe } from '../platform/queues/redis-probe.service';
 import { METRICS_PATH, MetricsEndpoint } from './metrics-endpoint';
 
@@ -13,7 +14,8 @@ const PROBLEM_JSON = 'application/problem+json';
 /**
  * The standalone worker's health endpoints (it serves no API): `GET /health/live` answers while
  * the process runs; `GET /health/ready` when both PostgreSQL and Redis answer (SPEC: "a worker is
- * ready when both answer"), else 503 problem details naming what is down. `GET /metrics`: the
+ * ready when both answer"), else 503 problem details naming what is down; either way with the
+ * backlog of each stage of the outbox (pending, age of the oldest in seconds). `GET /metrics`: the
  * worker's Prometheus metrics, with the API's protection (operator credentials or METRICS_TOKEN).
  */
 export function startWorkerHealthServer(
@@ -22,6 +24,7 @@ export function startWorkerHealthServer(
   port: number,
 ): Promise<Server> {
   const pg = app.get(PgPool);
+  const outbox = app.get(OutboxMetrics);
   const redis = app.get(RedisProbe);
   const registry = app.get(Metrics);
   const metrics = registry.enabled
@@ -55,10 +58,24 @@ export function startWorkerHealthServer(
           () => false,
         ),
         redis.ping(),
-      ]).then(([database, redisUp]) => {
+        outbox.backlog(),
+      ]).then(([database, redisUp, backlog]) => {
         const info = {
           database: { status: database ? 'up' : 'down' },
           redis: { status: redisUp ? 'up' : 'down' },
+          // How far behind the asynchronous work is (docs/operations.md); never a reason to be
+          // unready: more workers, not fewer, are the cure.
+          backlog: backlog
+            ? Object.fromEntries(
+                backlog.map((row) => [
+                  row.stage,
+                  {
+                    pending: Number(row.pending),
+                    oldestAgeSeconds: Math.round(row.oldest * 10) / 10,
+                  },
+                ]),
+              )
+            : null,
         };
         if (database && redisUp) {
           send(200, { status: 'ok', info });

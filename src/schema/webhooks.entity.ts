@@ -89,7 +89,12 @@ export class WebhookRoute {
 @Index({
   name: 'webhook_deliveries_due_idx',
   expression:
-    'create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null',
+    'create index webhook_deliveries_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where next_attempt_at is not null',
+})
+@Index({
+  name: 'webhook_deliveries_leased_idx',
+  expression:
+    'create index webhook_deliveries_leased_idx on webhook_deliveries (endpoint_id) where lease_until is not null',
 })
 @Index({
   name: 'webhook_deliveries_body_message_idx',

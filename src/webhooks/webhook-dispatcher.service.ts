@@ -35,42 +35,56 @@ export class WebhookDispatcher {
 
   /**
    * One delivery per enabled endpoint subscribed to the event, its body rendered once (in the
-   * event's tenant transaction, run by ConsumerJobRunner). Idempotent: the consumer row is locked
-   * and marked done here, and a delivery is unique per (event, endpoint).
+   * event's tenant transaction, run by ConsumerJobRunner). Two statements: read (the consumer row
+   * locked: a duplicate job waits, then finds it done) and write (the deliveries, unique per event
+   * and endpoint, and the consumer marked done); a third only to lock a message's text.
    */
   async fanOut(orgId: string, eventId: string): Promise<number> {
-    if (!(await this.repo.claimConsumer(eventId, orgId))) return 0;
-    const event = await this.repo.event(eventId);
-    let created = 0;
-    if (event && !event.withheld) {
-      const endpoints = await this.repo.subscribedEndpoints(event.type);
-      const body =
-        event.type === 'message.created' &&
-        event.messageId &&
-        endpoints.some((e) => e.includeMessageBody)
-          ? await this.repo.lockedBody(event.messageId)
-          : null;
-      for (const endpoint of endpoints) {
-        const withBody = endpoint.includeMessageBody && body !== null;
-        await this.repo.insertDelivery({
+    let source = await this.repo.fanOutSource(eventId);
+    if (!source) {
+      // No consumer row (the relay records it; this is a job from elsewhere) or no event left.
+      await this.repo.recordConsumer(eventId, orgId);
+      source = await this.repo.fanOutSource(eventId);
+      if (!source) {
+        await this.repo.completeFanOut({
           orgId,
-          endpointId: endpoint.id,
           eventId,
-          eventType: event.type,
-          payload: renderPayload(event, withBody ? body : null),
-          bodyMessageId: withBody ? event.messageId : null,
-          traceparent: currentTraceparent(),
+          eventType: null,
+          deliveries: [],
+          traceparent: null,
         });
-        created++;
+        return 0;
       }
     }
-    await this.repo.completeConsumer(eventId);
-    return created;
+    if (source.doneAt) return 0;
+    const { event, endpoints } = source;
+    const targets = event.withheld ? [] : endpoints;
+    const body =
+      event.type === 'message.created' &&
+      event.messageId &&
+      targets.some((e) => e.includeMessageBody)
+        ? await this.repo.lockedBody(event.messageId)
+        : null;
+    return this.repo.completeFanOut({
+      orgId,
+      eventId,
+      eventType: event.type,
+      deliveries: targets.map((endpoint) => {
+        const withBody = endpoint.includeMessageBody && body !== null;
+        return {
+          endpointId: endpoint.id,
+          payload: renderPayload(event, withBody ? body : null),
+          bodyMessageId: withBody ? event.messageId : null,
+        };
+      }),
+      traceparent: currentTraceparent(),
+    });
   }
 
   /**
    * One attempt: under the delivery's row lock check that this job is the current one and take a
-   * lease; POST outside any transaction; then record the attempt and schedule the next (or stop).
+   * lease (one statement); POST outside any transaction; then record the attempt, schedule the next
+   * (or stop) and keep the endpoint's failure streak (one statement).
    */
   async deliver(job: {
     orgId: string;
@@ -137,18 +151,20 @@ export class WebhookDispatcher {
     attempt: number;
     dispatch: number;
   }): Promise<DeliveryTarget | string> {
-    const target = await this.repo.lockTarget(job.deliveryId);
+    const target = await this.repo.startAttempt({
+      deliveryId: job.deliveryId,
+      attempt: job.attempt,
+      dispatch: job.dispatch,
+      leaseSeconds: Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60,
+    });
     if (!target) return 'vanished';
+    if (target.leased) return target;
     // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
-    // dispatch numbers below tell a current job from a stale one).
+    // dispatch numbers tell a current job from a stale one).
     if (target.status === 'exhausted') return 'finished';
     if (target.attempts + 1 !== job.attempt || target.dispatches !== job.dispatch) return 'stale';
-    if (!target.enabled) {
-      await this.repo.exhaust(target.id, 'endpoint disabled');
-      return 'endpoint-disabled';
-    }
-    await this.repo.extendLease(target.id, Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60);
-    return target;
+    await this.repo.exhaust(target.id, 'endpoint disabled');
+    return 'endpoint-disabled';
   }
 
   private async finish(
@@ -170,9 +186,11 @@ export class WebhookDispatcher {
             );
       status = nextIn === null ? 'exhausted' : 'failed';
     }
-    const recorded = await this.repo.recordAttempt({
+    const { recorded, failingSince } = await this.repo.recordAttempt({
       orgId: job.orgId,
       deliveryId: target.id,
+      endpointId: target.endpointId,
+      ok: result.ok,
       attempt: job.attempt,
       startedAt,
       durationMs: result.durationMs,
@@ -183,7 +201,6 @@ export class WebhookDispatcher {
       nextAttemptInMs: nextIn,
     });
     if (!recorded) return 'stale';
-    const failingSince = await this.repo.markEndpointHealth(target.endpointId, result.ok);
     if (result.statusCode === 410) {
       await this.repo.disableEndpoint(target.endpointId, 'gone');
       await this.repo.notifyAdmins(target.endpointId);

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
-import { WebhooksProcessor } from './jobs/webhooks.processor';
+import { WebhookDeliveriesProcessor, WebhooksProcessor } from './jobs/webhooks.processor';
 import {
   WEBHOOK_RESOLVER,
   WebhookDispatcher,
@@ -22,7 +22,9 @@ export class WebhooksModule {
         WebhooksService,
         WebhooksRepository,
         { provide: WEBHOOK_RESOLVER, useValue: resolver },
-        ...(options.worker ? [WebhookDispatcher, WebhookMetrics, WebhooksProcessor] : []),
+        ...(options.worker
+          ? [WebhookDispatcher, WebhookMetrics, WebhooksProcessor, WebhookDeliveriesProcessor]
+          : []),
       ],
     };
   }

@@ -282,53 +282,51 @@ export class WebhooksRepository {
 
   // ---- worker side ----
 
-  /** Locks the event's webhooks consumer row; false when it is already done (a duplicate job). */
-  async claimConsumer(eventId: string, orgId: string): Promise<boolean> {
+  /**
+   * What a fan-out needs, in one statement: the event's webhooks consumer row, locked (a duplicate
+   * job then waits and finds it done), the event, whether its message is withheld, and the enabled
+   * endpoints subscribed to its type. Null when the consumer row or the event is missing.
+   */
+  fanOutSource(eventId: string) {
+    return this.db.one<{
+      doneAt: string | null;
+      event: {
+        id: string;
+        orgId: string;
+        type: WebhookEventType;
+        threadId: string;
+        messageId: string | null;
+        seq: number | null;
+        actorId: string;
+        createdAt: string;
+        withheld: boolean | null;
+      };
+      endpoints: { id: string; includeMessageBody: boolean }[];
+    }>(
+      `select c.done_at as "doneAt",
+              json_build_object('id', e.id, 'orgId', e.org_id, 'type', e.type, 'threadId', e.thread_id,
+                                'messageId', e.message_id, 'seq', e.seq, 'actorId', e.actor_id,
+                                'createdAt', e.created_at, 'withheld', m.withheld) as event,
+              coalesce((select json_agg(json_build_object('id', w.id,
+                                                          'includeMessageBody', w.include_message_body)
+                                        order by w.id)
+                          from webhook_endpoints w
+                         where w.enabled and e.type = any(w.events)), '[]'::json) as endpoints
+         from event_consumers c
+         join outbox_events e on e.id = c.event_id
+         left join messages m on m.id = e.message_id
+        where c.event_id = ? and c.consumer = 'webhooks'
+        for no key update of c`,
+      [eventId],
+    );
+  }
+
+  /** Records the webhooks consumer row of an event that has none (the relay normally does). */
+  async recordConsumer(eventId: string, orgId: string): Promise<void> {
     await this.db.query(
       `insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
        values (?, ?, 'webhooks', now() + interval '1 minute') on conflict do nothing`,
       [eventId, orgId],
-    );
-    const row = await this.db.one<{ doneAt: string | null }>(
-      `select done_at as "doneAt" from event_consumers where event_id = ? and consumer = 'webhooks' for no key update`,
-      [eventId],
-    );
-    return row !== null && row.doneAt === null;
-  }
-
-  async completeConsumer(eventId: string): Promise<void> {
-    await this.db.query(
-      `update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
-        where event_id = ? and consumer = 'webhooks'`,
-      [eventId],
-    );
-  }
-
-  event(eventId: string) {
-    return this.db.one<{
-      id: string;
-      orgId: string;
-      type: WebhookEventType;
-      threadId: string;
-      messageId: string | null;
-      seq: number | null;
-      actorId: string;
-      createdAt: string;
-      withheld: boolean | null;
-    }>(
-      `select e.id, e.org_id as "orgId", e.type, e.thread_id as "threadId", e.message_id as "messageId",
-              e.seq, e.actor_id as "actorId", e.created_at as "createdAt", m.withheld
-         from outbox_events e left join messages m on m.id = e.message_id
-        where e.id = ?`,
-      [eventId],
-    );
-  }
-
-  subscribedEndpoints(type: WebhookEventType) {
-    return this.db.query<{ id: string; includeMessageBody: boolean }>(
-      `select id, include_message_body as "includeMessageBody" from webhook_endpoints
-        where enabled and ? = any(events)`,
-      [type],
     );
   }
 
@@ -345,52 +343,86 @@ export class WebhooksRepository {
     return row?.body ?? null;
   }
 
-  /** One delivery; its webhook-id (`msg_` + the delivery id's hex) is the same on every attempt. */
-  async insertDelivery(input: {
+  /**
+   * The deliveries of one event (one per endpoint; a delivery's webhook-id, `msg_` + its id's hex,
+   * is the same on every attempt) and its webhooks consumer marked done, in one statement.
+   * Returns how many deliveries it wrote (a duplicate writes none).
+   */
+  async completeFanOut(input: {
     orgId: string;
-    endpointId: string;
     eventId: string;
-    eventType: WebhookEventType;
-    payload: string;
-    /** The message whose text the payload carries (so a delete can take it out again). */
-    bodyMessageId: string | null;
+    /** Null only with no deliveries (an event that is gone). */
+    eventType: WebhookEventType | null;
+    deliveries: {
+      endpointId: string;
+      payload: string;
+      /** The message whose text the payload carries (so a delete can take it out again). */
+      bodyMessageId: string | null;
+    }[];
     /** The fan-out's trace context, continued by every attempt; null when not traced. */
     traceparent: string | null;
-  }): Promise<void> {
-    await this.db.query(
-      `insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id, payload,
-                                       body_message_id, traceparent, status, next_attempt_at)
-       select d.id, ?, ?, ?, ?, 'msg_' || replace(d.id::text, '-', ''), ?, ?, ?, 'pending', now()
-         from (select rm_uuid_v7() as id) d
-       on conflict (event_id, endpoint_id) do nothing`,
+  }): Promise<number> {
+    const row = await this.db.one<{ created: number }>(
+      `with inserted as (
+         insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id,
+                                         payload, body_message_id, traceparent, status, next_attempt_at)
+         select d.id, ?::uuid, d.endpoint_id, ?::uuid, ?::text, 'msg_' || replace(d.id::text, '-', ''),
+                d.payload, d.body_message_id, ?::text, 'pending', now()
+           from (select rm_uuid_v7() as id, x.*
+                   from unnest(?::uuid[], ?::text[], ?::uuid[]) as x (endpoint_id, payload, body_message_id)) d
+         on conflict (event_id, endpoint_id) do nothing
+         returning 1
+       )
+       update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
+        where event_id = ? and consumer = 'webhooks'
+       returning (select count(*) from inserted)::int as created`,
       [
         input.orgId,
-        input.endpointId,
         input.eventId,
         input.eventType,
-        input.payload,
-        input.bodyMessageId,
         input.traceparent,
+        input.deliveries.map((d) => d.endpointId),
+        input.deliveries.map((d) => d.payload),
+        input.deliveries.map((d) => d.bodyMessageId),
+        input.eventId,
       ],
     );
+    return row?.created ?? 0;
   }
 
-  lockTarget(deliveryId: string): Promise<DeliveryTarget | null> {
-    return this.db.one<DeliveryTarget>(
-      `select d.id, d.status, d.attempts, d.dispatches, d.webhook_id as "webhookId", d.payload,
-              d.traceparent, e.id as "endpointId", e.url, e.enabled, e.secret_ciphertext as "secretCiphertext",
-              e.previous_secret_ciphertext as "previousSecretCiphertext",
-              e.previous_secret_expires_at as "previousSecretExpiresAt", e.failing_since as "failingSince"
-         from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-        where d.id = ? for no key update of d`,
-      [deliveryId],
-    );
-  }
-
-  async extendLease(deliveryId: string, seconds: number): Promise<void> {
-    await this.db.query(
-      `update webhook_deliveries set lease_until = now() + make_interval(secs => ?) where id = ?`,
-      [seconds, deliveryId],
+  /**
+   * Starts an attempt in one statement: locks the delivery (with its endpoint) and, when `attempt`
+   * and `dispatch` say this job is the current one and the endpoint is enabled, extends its lease
+   * for the attempt. `leased` tells whether it did; the row tells why not.
+   */
+  startAttempt(input: {
+    deliveryId: string;
+    attempt: number;
+    dispatch: number;
+    leaseSeconds: number;
+  }): Promise<(DeliveryTarget & { leased: boolean }) | null> {
+    return this.db.one<DeliveryTarget & { leased: boolean }>(
+      `with target as (
+         select d.id, d.status, d.attempts, d.dispatches, d.webhook_id, d.payload, d.traceparent,
+                e.id as endpoint_id, e.url, e.enabled, e.secret_ciphertext,
+                e.previous_secret_ciphertext, e.previous_secret_expires_at, e.failing_since
+           from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+          where d.id = ? for no key update of d
+       ), leased as (
+         update webhook_deliveries d set lease_until = now() + make_interval(secs => ?)
+           from target t
+          where d.id = t.id and t.status <> 'exhausted' and t.attempts + 1 = ?
+            and t.dispatches = ? and t.enabled
+         returning d.id
+       )
+       select t.id, t.status, t.attempts, t.dispatches, t.webhook_id as "webhookId", t.payload,
+              t.traceparent, t.endpoint_id as "endpointId", t.url, t.enabled,
+              t.secret_ciphertext as "secretCiphertext",
+              t.previous_secret_ciphertext as "previousSecretCiphertext",
+              t.previous_secret_expires_at as "previousSecretExpiresAt",
+              t.failing_since as "failingSince", exists (select 1 from leased) as leased
+         from target t`,
+      [input.deliveryId, input.leaseSeconds, input.attempt, input.dispatch],
     );
   }
 
@@ -402,24 +434,52 @@ export class WebhooksRepository {
     );
   }
 
-  /** Records one attempt and the delivery's new state; false when another worker recorded it. */
+  /**
+   * Records one attempt, the delivery's new state and the endpoint's failure streak (success
+   * clears it, a failure starts it) in one statement. `recorded` is false when another worker
+   * recorded this attempt first (then nothing is written). `failingSince`: when the endpoint's
+   * streak started, null when it is healthy. The endpoint's row is written only when the streak
+   * changes: every delivery to an endpoint passes here, and a write would serialise them all on
+   * its row lock.
+   */
   async recordAttempt(input: {
     orgId: string;
     deliveryId: string;
+    endpointId: string;
     attempt: number;
     startedAt: Date;
     durationMs: number;
     statusCode: number | null;
+    ok: boolean;
     error: string | null;
     responseBody: string | null;
     status: DeliveryStatus;
     nextAttemptInMs: number | null;
-  }): Promise<boolean> {
-    const updated = await this.db.query(
-      `update webhook_deliveries set attempts = ?, status = ?, last_status_code = ?, last_error = ?,
-              next_attempt_at = case when ?::bigint is null then null else now() + make_interval(secs => ?::bigint / 1000.0) end,
-              lease_until = null, updated_at = now()
-        where id = ? and attempts = ? returning id`,
+  }): Promise<{ recorded: boolean; failingSince: string | null }> {
+    const row = await this.db.one<{ recorded: boolean; failingSince: string | null }>(
+      `with updated as (
+         update webhook_deliveries set attempts = ?, status = ?, last_status_code = ?, last_error = ?,
+                next_attempt_at = case when ?::bigint is null then null
+                                       else now() + make_interval(secs => ?::bigint / 1000.0) end,
+                lease_until = null, updated_at = now()
+          where id = ? and attempts = ? returning id
+       ), attempted as (
+         insert into webhook_attempts (org_id, delivery_id, attempt, started_at, duration_ms,
+                                       status_code, error, response_body)
+         select ?::uuid, u.id, ?::int, ?::timestamptz, ?::int, ?::int, ?::text, ?::text
+           from updated u
+         on conflict (delivery_id, attempt) do nothing
+       ), streak as (
+         update webhook_endpoints set failing_since = case when ?::boolean then null else now() end
+          where id = ? and exists (select 1 from updated)
+            and (failing_since is null) = not ?::boolean
+         returning failing_since
+       )
+       select exists (select 1 from updated) as recorded,
+              case when ?::boolean then null
+                   else coalesce((select failing_since from streak),
+                                 (select failing_since from webhook_endpoints where id = ?)) end
+                as "failingSince"`,
       [
         input.attempt,
         input.status,
@@ -429,34 +489,21 @@ export class WebhooksRepository {
         input.nextAttemptInMs,
         input.deliveryId,
         input.attempt - 1,
-      ],
-    );
-    if (!updated.length) return false;
-    await this.db.query(
-      `insert into webhook_attempts (org_id, delivery_id, attempt, started_at, duration_ms, status_code, error, response_body)
-       values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (delivery_id, attempt) do nothing`,
-      [
         input.orgId,
-        input.deliveryId,
         input.attempt,
         input.startedAt.toISOString(),
         input.durationMs,
         input.statusCode,
         input.error,
         input.responseBody,
+        input.ok,
+        input.endpointId,
+        input.ok,
+        input.ok,
+        input.endpointId,
       ],
     );
-    return true;
-  }
-
-  /** Success clears the failure streak; a failure starts it. Returns when it started. */
-  async markEndpointHealth(endpointId: string, ok: boolean): Promise<string | null> {
-    const row = await this.db.one<{ failingSince: string | null }>(
-      `update webhook_endpoints set failing_since = case when ? then null else coalesce(failing_since, now()) end
-        where id = ? returning failing_since as "failingSince"`,
-      [ok, endpointId],
-    );
-    return row?.failingSince ?? null;
+    return row ?? { recorded: false, failingSince: null };
   }
 
   async disableEndpoint(endpointId: string, reason: 'gone' | 'failing'): Promise<void> {

@@ -211,7 +211,7 @@ describe('GET /metrics (Prometheus)', () => {
         sample(text, 'outbox_redispatched_total', { reason: 'redis-restart' }),
       ).toBeUndefined();
       // Drained: nothing pending at any stage, and so no age.
-      for (const stage of ['relay', 'notifications', 'webhooks', 'events']) {
+      for (const stage of ['relay', 'notifications', 'webhooks', 'events', 'deliveries']) {
         expect({ stage, pending: sample(text, 'outbox_pending_events', { stage }) }).toEqual({
           stage,
           pending: 0,

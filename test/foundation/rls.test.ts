@@ -126,8 +126,9 @@ describe('row-level security (the second wall)', () => {
     );
     expect(rows.map((r) => r.name)).toEqual([...SECURITY_DEFINER_FUNCTIONS].sort());
     // They run as rm_relay, whose only policies are on the outbox, its consumer state, the
-    // delivery schedule, the webhook routing table (no URLs, no secrets) and the stream tables it
-    // prunes (references and ticket nonces, no text).
+    // delivery schedule, the webhook routing table (no URLs, no secrets), whether an endpoint is
+    // failing (two columns of the endpoints, below) and the stream tables it prunes (references
+    // and ticket nonces, no text).
     expect(new Set(rows.map((r) => r.owner))).toEqual(new Set(['rm_relay']));
     const relayPolicies = await owner.query<{ table: string }>(
       `select tablename as table from pg_policies where 'rm_relay' = any(roles) order by 1`,
@@ -138,8 +139,16 @@ describe('row-level security (the second wall)', () => {
       'stream_events',
       'stream_tickets',
       'webhook_deliveries',
+      'webhook_endpoints',
       'webhook_routes',
     ]);
+    const { rows: endpointColumns } = await owner.query<{ column: string }>(
+      `select column_name as column from information_schema.columns
+        where table_name = 'webhook_endpoints'
+          and has_column_privilege('rm_relay', 'webhook_endpoints', column_name, 'select')
+        order by 1`,
+    );
+    expect(endpointColumns.map((r) => r.column)).toEqual(['failing_since', 'id']);
   });
 
   it('lets only the worker role run the relay functions; the API role may run the tenant-scoped ones only', async () => {

@@ -29,10 +29,21 @@ describe('the standalone worker’s health endpoints', () => {
 
   it('is live, and ready while PostgreSQL and Redis answer', async () => {
     await eventually(async () => (await get('/health/live').catch(() => null))?.status === 200);
-    expect(await get('/health/ready')).toMatchObject({
+    const ready = await get('/health/ready');
+    expect(ready).toMatchObject({
       status: 200,
       body: { status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } },
     });
+    // How far behind each stage is: a count and the age of its oldest item.
+    const stages = ['relay', 'notifications', 'webhooks', 'events', 'deliveries'];
+    const { backlog } = (ready.body as { info: { backlog: Record<string, unknown> } }).info;
+    expect(Object.keys(backlog).sort()).toEqual([...stages].sort());
+    for (const stage of stages) {
+      expect(backlog[stage]).toEqual({
+        pending: expect.any(Number),
+        oldestAgeSeconds: expect.any(Number),
+      });
+    }
   });
 
   it('is not ready (503 problem details naming Redis) while Redis is down, and ready again after', async () => {

@@ -289,6 +289,6 @@ describe('in-app notifications (worker in-process)', () => {
       .auth(t.config.operator.user, t.config.operator.password);
     expect(res.status).toBe(200);
     const names = (res.body.queues as { name: string }[]).map((q) => q.name).sort();
-    expect(names).toEqual(['notifications', 'outbox-relay', 'webhooks']);
+    expect(names).toEqual(['notifications', 'outbox-relay', 'webhook-deliveries', 'webhooks']);
   });
 });

@@ -76,7 +76,7 @@ export function testEnv(
     WORKER_ENABLED: 'false',
     // Spawned workers would all want the default health port.
     WORKER_HEALTH_PORT: '0',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DEV_SEED: 'false',
     ...env,
   };

@@ -8,7 +8,7 @@ import type { Consumer } from './outbox-types';
 /** Longest a scrape waits for PostgreSQL to count the backlog. */
 const BACKLOG_TIMEOUT_MS = 2000;
 
-interface BacklogRow {
+export interface BacklogRow {
   stage: string;
   pending: string;
   oldest: number;
@@ -57,7 +57,7 @@ export class OutboxMetrics implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    const backlog = () => this.sampleBacklog();
+    const backlog = () => this.backlog();
     this.metrics.gauge({
       name: 'outbox_pending_events',
       help: 'Outbox work pending now, by stage: relay (events not yet published), notifications, webhooks, events (consumer work neither done nor dead).',
@@ -103,8 +103,11 @@ export class OutboxMetrics implements OnModuleInit {
 
   private sampling: Promise<BacklogRow[] | null> | null = null;
 
-  /** One count per scrape, shared by both gauges. */
-  private sampleBacklog(): Promise<BacklogRow[] | null> {
+  /**
+   * The backlog per stage (null when PostgreSQL does not answer within 2 s); one count at a time,
+   * shared by whoever asks meanwhile (both gauges of a scrape, the worker's readiness answer).
+   */
+  backlog(): Promise<BacklogRow[] | null> {
     this.sampling ??= withTimeout(
       this.pg.query<BacklogRow>({
         sql: `select stage, pending, oldest_age_seconds as oldest from rm_outbox_backlog()`,

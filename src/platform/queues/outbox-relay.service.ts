@@ -119,7 +119,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Dispatches webhook deliveries that are due (their schedule lives in PostgreSQL), leasing each
-   * so it is dispatched once; a lost job is re-dispatched when the lease runs out.
+   * so it is dispatched once; a lost job is re-dispatched when the lease runs out. At most
+   * WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint's deliveries are leased at once (one while it
+   * fails); a recorded attempt wakes the loop to fill its slot.
    */
   async dispatchDeliveries(): Promise<number> {
     return this.pg.transaction(async (client) => {
@@ -130,10 +132,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         dispatches: number;
       }>(client, {
         sql: `select delivery_id as "deliveryId", org_id as "orgId", attempt, dispatches
-                from rm_relay_claim_deliveries(?, ?::interval)`,
+                from rm_relay_claim_deliveries(?, ?::interval, ?)`,
         params: [
           this.config.outbox.batchSize,
           `${Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60} seconds`,
+          this.config.webhooks.concurrencyPerEndpoint,
         ],
       });
       await this.queues.addBulk(

@@ -73,8 +73,20 @@ export const QUEUES: readonly QueueDefinition[] = [
   {
     name: 'webhooks',
     description:
-      'Webhooks: fan-out-webhooks renders one delivery per subscribed endpoint of an event; deliver-webhook makes one signed attempt. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, so BullMQ retries only crashes.',
-    jobs: ['fan-out-webhooks', 'deliver-webhook'],
+      "Webhooks: fan-out-webhooks renders one delivery per subscribed endpoint of an event (the attempts are the webhook-deliveries queue's).",
+    jobs: ['fan-out-webhooks'],
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: { age: 3600, count: 10000 },
+      removeOnFail: { age: 7 * DAY },
+    },
+  },
+  {
+    name: 'webhook-deliveries',
+    description:
+      'Webhook attempts: deliver-webhook makes one signed attempt of one delivery. A queue of its own, so that receivers that answer slowly never hold the fan-out. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint at once (one while it fails), so BullMQ retries only crashes.',
+    jobs: ['deliver-webhook'],
     defaultJobOptions: {
       attempts: 3,
       backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
