@@ -11,7 +11,12 @@ import { webhookHeaders } from './signing';
 import type { Resolver } from './ssrf';
 import { WebhookMetrics } from './webhook-metrics';
 import type { DeliveryStatus } from './webhook-types';
-import { WebhooksRepository, type DeliveryTarget } from './webhooks.repository';
+import {
+  WebhooksRepository,
+  type DeliveryTarget,
+  type FanOutSource,
+  type NewDelivery,
+} from './webhooks.repository';
 
 /**
  * The resolver used at connect time: DNS unless `resolve` is set. A seam for the SSRF tests,
@@ -34,51 +39,64 @@ export class WebhookDispatcher {
   ) {}
 
   /**
-   * One delivery per enabled endpoint subscribed to the event, its body rendered once (in the
-   * event's tenant transaction, run by ConsumerJobRunner). Two statements: read (the consumer row
-   * locked: a duplicate job waits, then finds it done) and write (the deliveries, unique per event
-   * and endpoint, and the consumer marked done); a third only to lock a message's text.
+   * The fan-out of one job's events (run by ConsumerJobRunner, in the events' tenant transaction):
+   * one delivery per enabled endpoint subscribed to each event, its body rendered once. Two
+   * statements for the whole batch: `prepare` reads every event with its consumer row locked (a
+   * duplicate job waits, then finds them done) and `complete` writes every delivery (unique per
+   * event and endpoint) and marks the events done; `work` renders, reading a message's text (share-
+   * locked) only for endpoints that asked for it. `complete` returns how many deliveries it wrote.
    */
-  async fanOut(orgId: string, eventId: string): Promise<number> {
-    let source = await this.repo.fanOutSource(eventId);
-    if (!source) {
-      // No consumer row (the relay records it; this is a job from elsewhere) or no event left.
-      await this.repo.recordConsumer(eventId, orgId);
-      source = await this.repo.fanOutSource(eventId);
-      if (!source) {
-        await this.repo.completeFanOut({
-          orgId,
-          eventId,
-          eventType: null,
-          deliveries: [],
-          traceparent: null,
-        });
-        return 0;
-      }
-    }
-    if (source.doneAt) return 0;
-    const { event, endpoints } = source;
-    const targets = event.withheld ? [] : endpoints;
-    const body =
-      event.type === 'message.created' &&
-      event.messageId &&
-      targets.some((e) => e.includeMessageBody)
-        ? await this.repo.lockedBody(event.messageId)
-        : null;
-    return this.repo.completeFanOut({
-      orgId,
-      eventId,
-      eventType: event.type,
-      deliveries: targets.map((endpoint) => {
-        const withBody = endpoint.includeMessageBody && body !== null;
-        return {
-          endpointId: endpoint.id,
-          payload: renderPayload(event, withBody ? body : null),
-          bodyMessageId: withBody ? event.messageId : null,
-        };
-      }),
-      traceparent: currentTraceparent(),
-    });
+  fanOutBatch(orgId: string): {
+    prepare(eventIds: string[]): Promise<void>;
+    work(eventId: string): Promise<void>;
+    complete(eventIds: string[]): Promise<number>;
+  } {
+    let sources = new Map<string, FanOutSource>();
+    let deliveries: NewDelivery[] = [];
+    let finished: string[] = [];
+    return {
+      prepare: async (eventIds) => {
+        sources = new Map((await this.repo.fanOutSources(eventIds)).map((s) => [s.eventId, s]));
+        deliveries = [];
+        finished = [];
+      },
+      work: async (eventId) => {
+        let source = sources.get(eventId);
+        if (!source) {
+          // No consumer row (the relay records it: a job from elsewhere), or the event is gone.
+          await this.repo.recordConsumer(eventId, orgId);
+          [source] = await this.repo.fanOutSources([eventId]);
+          if (!source) {
+            finished.push(eventId);
+            return;
+          }
+        }
+        if (source.doneAt) return;
+        finished.push(eventId);
+        const { event, endpoints } = source;
+        const targets = event.withheld ? [] : endpoints;
+        const body =
+          event.type === 'message.created' &&
+          event.messageId &&
+          targets.some((e) => e.includeMessageBody)
+            ? await this.repo.lockedBody(event.messageId)
+            : null;
+        // What this event's deliveries continue: the consumer span's context (when traced).
+        const traceparent = currentTraceparent();
+        for (const endpoint of targets) {
+          const withBody = endpoint.includeMessageBody && body !== null;
+          deliveries.push({
+            eventId,
+            endpointId: endpoint.id,
+            eventType: event.type,
+            payload: renderPayload(event, withBody ? body : null),
+            bodyMessageId: withBody ? event.messageId : null,
+            traceparent,
+          });
+        }
+      },
+      complete: () => this.repo.completeFanOut({ orgId, eventIds: finished, deliveries }),
+    };
   }
 
   /**

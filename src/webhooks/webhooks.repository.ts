@@ -26,6 +26,36 @@ export interface AttemptRow {
 }
 
 /** What one delivery attempt needs, read under the delivery's row lock. */
+/** What a fan-out reads of one event (WebhooksRepository.fanOutSources). */
+export interface FanOutSource {
+  eventId: string;
+  doneAt: string | null;
+  event: {
+    id: string;
+    orgId: string;
+    type: WebhookEventType;
+    threadId: string;
+    messageId: string | null;
+    seq: number | null;
+    actorId: string;
+    createdAt: string;
+    withheld: boolean | null;
+  };
+  endpoints: { id: string; includeMessageBody: boolean }[];
+}
+
+/** One delivery a fan-out writes. */
+export interface NewDelivery {
+  eventId: string;
+  endpointId: string;
+  eventType: WebhookEventType;
+  payload: string;
+  /** The message whose text the payload carries (so a delete can take it out again). */
+  bodyMessageId: string | null;
+  /** The fan-out's trace context, continued by every attempt; null when not traced. */
+  traceparent: string | null;
+}
+
 export interface DeliveryTarget {
   id: string;
   status: DeliveryStatus;
@@ -283,27 +313,14 @@ export class WebhooksRepository {
   // ---- worker side ----
 
   /**
-   * What a fan-out needs, in one statement: the event's webhooks consumer row, locked (a duplicate
-   * job then waits and finds it done), the event, whether its message is withheld, and the enabled
-   * endpoints subscribed to its type. Null when the consumer row or the event is missing.
+   * What the fan-out of a few events needs, in one statement: each event's webhooks consumer row,
+   * locked in id order (a duplicate job then waits and finds it done), the event, whether its
+   * message is withheld, and the enabled endpoints subscribed to its type. An event whose consumer
+   * row or event is missing has no row.
    */
-  fanOutSource(eventId: string) {
-    return this.db.one<{
-      doneAt: string | null;
-      event: {
-        id: string;
-        orgId: string;
-        type: WebhookEventType;
-        threadId: string;
-        messageId: string | null;
-        seq: number | null;
-        actorId: string;
-        createdAt: string;
-        withheld: boolean | null;
-      };
-      endpoints: { id: string; includeMessageBody: boolean }[];
-    }>(
-      `select c.done_at as "doneAt",
+  fanOutSources(eventIds: string[]) {
+    return this.db.query<FanOutSource>(
+      `select c.event_id as "eventId", c.done_at as "doneAt",
               json_build_object('id', e.id, 'orgId', e.org_id, 'type', e.type, 'threadId', e.thread_id,
                                 'messageId', e.message_id, 'seq', e.seq, 'actorId', e.actor_id,
                                 'createdAt', e.created_at, 'withheld', m.withheld) as event,
@@ -315,9 +332,10 @@ export class WebhooksRepository {
          from event_consumers c
          join outbox_events e on e.id = c.event_id
          left join messages m on m.id = e.message_id
-        where c.event_id = ? and c.consumer = 'webhooks'
+        where c.event_id = any(?::uuid[]) and c.consumer = 'webhooks'
+        order by c.event_id
         for no key update of c`,
-      [eventId],
+      [eventIds],
     );
   }
 
@@ -344,47 +362,43 @@ export class WebhooksRepository {
   }
 
   /**
-   * The deliveries of one event (one per endpoint; a delivery's webhook-id, `msg_` + its id's hex,
-   * is the same on every attempt) and its webhooks consumer marked done, in one statement.
-   * Returns how many deliveries it wrote (a duplicate writes none).
+   * The deliveries of a few events (one per event and endpoint; a delivery's webhook-id, `msg_` +
+   * its id's hex, is the same on every attempt) and their webhooks consumer rows marked done, in
+   * one statement. Returns how many deliveries it wrote (a duplicate writes none).
    */
   async completeFanOut(input: {
     orgId: string;
-    eventId: string;
-    /** Null only with no deliveries (an event that is gone). */
-    eventType: WebhookEventType | null;
-    deliveries: {
-      endpointId: string;
-      payload: string;
-      /** The message whose text the payload carries (so a delete can take it out again). */
-      bodyMessageId: string | null;
-    }[];
-    /** The fan-out's trace context, continued by every attempt; null when not traced. */
-    traceparent: string | null;
+    /** The events whose fan-out is done (with or without deliveries). */
+    eventIds: string[];
+    deliveries: NewDelivery[];
   }): Promise<number> {
+    if (!input.eventIds.length) return 0;
+    const d = input.deliveries;
     const row = await this.db.one<{ created: number }>(
       `with inserted as (
          insert into webhook_deliveries (id, org_id, endpoint_id, event_id, event_type, webhook_id,
                                          payload, body_message_id, traceparent, status, next_attempt_at)
-         select d.id, ?::uuid, d.endpoint_id, ?::uuid, ?::text, 'msg_' || replace(d.id::text, '-', ''),
-                d.payload, d.body_message_id, ?::text, 'pending', now()
+         select d.id, ?::uuid, d.endpoint_id, d.event_id, d.event_type,
+                'msg_' || replace(d.id::text, '-', ''), d.payload, d.body_message_id, d.traceparent,
+                'pending', now()
            from (select rm_uuid_v7() as id, x.*
-                   from unnest(?::uuid[], ?::text[], ?::uuid[]) as x (endpoint_id, payload, body_message_id)) d
+                   from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::uuid[], ?::text[])
+                        as x (event_id, endpoint_id, event_type, payload, body_message_id, traceparent)) d
          on conflict (event_id, endpoint_id) do nothing
          returning 1
        )
        update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
-        where event_id = ? and consumer = 'webhooks'
+        where event_id = any(?::uuid[]) and consumer = 'webhooks'
        returning (select count(*) from inserted)::int as created`,
       [
         input.orgId,
-        input.eventId,
-        input.eventType,
-        input.traceparent,
-        input.deliveries.map((d) => d.endpointId),
-        input.deliveries.map((d) => d.payload),
-        input.deliveries.map((d) => d.bodyMessageId),
-        input.eventId,
+        d.map((x) => x.eventId),
+        d.map((x) => x.endpointId),
+        d.map((x) => x.eventType),
+        d.map((x) => x.payload),
+        d.map((x) => x.bodyMessageId),
+        d.map((x) => x.traceparent),
+        input.eventIds,
       ],
     );
     return row?.created ?? 0;

@@ -24,12 +24,17 @@ export class ConsumerJobRunner {
     private readonly metrics: OutboxMetrics,
   ) {}
 
-  /** `prepare` runs first in each transaction, with the events it will work on (e.g. to lock). */
+  /**
+   * `prepare` runs first in each transaction, with the events it will work on (e.g. to lock or to
+   * read them all at once); `work` then runs per event (in its span when traced); `complete` runs
+   * last, with the same events (e.g. to write what `work` gathered in one statement).
+   */
   async run(
     job: Job<ConsumerPayload>,
     consumer: Consumer,
     work: (eventId: string) => Promise<unknown>,
     prepare: (eventIds: string[]) => Promise<unknown> = () => Promise.resolve(),
+    complete: (eventIds: string[]) => Promise<unknown> = () => Promise.resolve(),
   ): Promise<number> {
     const { orgId, eventIds } = job.data;
     const scope = { orgId, userId: null };
@@ -60,6 +65,7 @@ export class ConsumerJobRunner {
       await this.tenants.run(scope, async () => {
         await prepare(eventIds);
         for (const [i, eventId] of eventIds.entries()) await traced(eventId, i);
+        await complete(eventIds);
       });
       this.metrics.done(consumer, eventIds);
       return eventIds.length;
@@ -76,6 +82,7 @@ export class ConsumerJobRunner {
         await this.tenants.run(scope, async () => {
           await prepare([eventId]);
           await traced(eventId, i);
+          await complete([eventId]);
         });
         this.metrics.done(consumer, [eventId]);
       } catch (error) {

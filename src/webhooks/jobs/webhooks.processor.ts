@@ -35,7 +35,7 @@ export class WebhookDeliveriesProcessor extends JobProcessor {
   }
 }
 
-/** Webhook fan-out: one delivery per subscribed endpoint of each event of the job. */
+/** Webhook fan-out: one delivery per subscribed endpoint of each event of the job (a batch). */
 @Processes('webhooks', 16, 'fan-out-webhooks')
 export class WebhooksProcessor extends JobProcessor {
   protected readonly handlers: JobHandlers = {
@@ -55,10 +55,17 @@ export class WebhooksProcessor extends JobProcessor {
 
   private async fanOut(job: Job<JobPayloads['fan-out-webhooks']>): Promise<number> {
     requireConsumerPayload(job);
+    const batch = this.dispatcher.fanOutBatch(job.data.orgId);
     let created = 0;
-    const events = await this.runner.run(job, 'webhooks', async (eventId) => {
-      created += await this.dispatcher.fanOut(job.data.orgId, eventId);
-    });
+    const events = await this.runner.run(
+      job,
+      'webhooks',
+      (eventId) => batch.work(eventId),
+      (eventIds) => batch.prepare(eventIds),
+      async (eventIds) => {
+        created += await batch.complete(eventIds);
+      },
+    );
     // New deliveries are due now: the relay dispatches them without waiting for its poll.
     if (created) this.signals.local();
     return events;
