@@ -4,7 +4,10 @@ import { functionSql } from './sql';
 const NAME = 'Migration20261206160000_webhook_throughput';
 
 /**
- * Webhook deliveries, fair between endpoints (issue 19): rm_relay_claim_deliveries takes the most
+ * Webhook deliveries, batched and fair between endpoints (issue 19): the relay dispatches an
+ * endpoint's due deliveries as one job (started and recorded in one statement each; an attempt
+ * starts once per dispatch, webhook_deliveries.started_dispatch), and rm_relay_claim_deliveries
+ * returns each delivery's endpoint for that and takes the most
  * deliveries an endpoint may have in flight (p_per_endpoint; one while it is failing) and finds the
  * endpoints with work by a skip scan, so one slow or failing receiver cannot fill the workers'
  * delivery slots nor keep the others' deliveries out of a claim. The due index leads with the
@@ -15,7 +18,7 @@ const NAME = 'Migration20261206160000_webhook_throughput';
 export const FUNCTION_FILES: [file: string, sha256: string][] = [
   [
     'webhooks/sql/rm_relay_claim_deliveries.sql',
-    '1a8debf7cfe3906c1288416609ed4d2b46e6ae4c2e24982e977289a7b07fd9d8',
+    '7a073f36f626448c5babd53498d20109ebc3d4425561b97ff0e5159a5b4bef5e',
   ],
   [
     'platform/queues/sql/rm_outbox_backlog.sql',
@@ -28,6 +31,8 @@ const OLD_SIGNATURE = 'rm_relay_claim_deliveries(integer, interval)';
 
 export class Migration20261206160000_webhook_throughput extends Migration {
   override up(): void {
+    // An attempt starts once per dispatch: a second job holding the same dispatch finds it taken.
+    this.addSql(`alter table webhook_deliveries add column started_dispatch integer`);
     this.addSql(`drop index webhook_deliveries_due_idx`);
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where next_attempt_at is not null`,
@@ -67,6 +72,7 @@ export class Migration20261206160000_webhook_throughput extends Migration {
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null`,
     );
+    this.addSql(`alter table webhook_deliveries drop column started_dispatch`);
   }
 
   /** Run as its owner rm_relay across orgs; only the worker's role may call it. */

@@ -153,6 +153,10 @@ export class WebhookDelivery {
   @Property({ type: 'integer', default: 0 })
   dispatches = 0;
 
+  /** The dispatch whose attempt has started (an attempt starts once per dispatch). */
+  @Property({ type: 'integer', nullable: true })
+  startedDispatch?: number | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;
 

@@ -10,13 +10,12 @@ export const MAX_RESPONSE_BYTES = 4096;
  * Connections to receivers are kept alive and reused (one pool per origin, as Node's agents key
  * their sockets by host and port): an attempt to a receiver seen recently costs no TCP or TLS
  * handshake. The bound on connections per origin is the relay's (WEBHOOK_CONCURRENCY_PER_ENDPOINT
- * deliveries of an endpoint in flight); the agent's own, as many as a worker makes attempts at
- * once, only keeps an attempt from waiting for a socket while its timeout runs. An idle connection
+ * deliveries of an endpoint in flight, over all workers); the agent's own, above any sensible
+ * setting of that, only keeps an attempt from waiting for a socket while its timeout runs. An idle connection
  * is closed after IDLE_SOCKET_MS (idle ones never keep a process from exiting: Node unrefs them). The SSRF guard runs when a connection is made (its `lookup`), so
  * a reused connection is one that passed it.
  */
-export const DELIVERY_CONCURRENCY = 64;
-const MAX_SOCKETS_PER_ORIGIN = DELIVERY_CONCURRENCY;
+const MAX_SOCKETS_PER_ORIGIN = 256;
 // Under the keep-alive timeout of common servers (Node's is 5 s), so that we close first.
 const IDLE_SOCKET_MS = 4_000;
 const agentOptions = {

@@ -16,7 +16,9 @@ import {
   type DeliveryTarget,
   type FanOutSource,
   type NewDelivery,
+  type RecordedAttempt,
 } from './webhooks.repository';
+import type { DeliveryDispatch } from '../platform/queues/queue-catalogue';
 
 /**
  * The resolver used at connect time: DNS unless `resolve` is set. A seam for the SSRF tests,
@@ -100,44 +102,75 @@ export class WebhookDispatcher {
   }
 
   /**
-   * One attempt: under the delivery's row lock check that this job is the current one and take a
-   * lease (one statement); POST outside any transaction; then record the attempt, schedule the next
-   * (or stop) and keep the endpoint's failure streak (one statement).
+   * One attempt of each delivery of a job (deliveries of one endpoint, batched by the relay): one
+   * statement locks them, checks that this job holds their current dispatch and leases them; the
+   * POSTs go out side by side, outside any transaction; one statement records every attempt,
+   * schedules the next (or stops) and keeps the endpoint's failure streak. Returns each delivery's
+   * outcome.
    */
-  async deliver(job: {
-    orgId: string;
-    deliveryId: string;
-    attempt: number;
-    dispatch: number;
-  }): Promise<string> {
-    const scope = { orgId: job.orgId, userId: null };
-    const target = await this.tenants.run(scope, () => this.start(job));
-    if (typeof target === 'string') {
-      if (target === 'endpoint-disabled') this.metrics.outcome(target);
-      return target;
+  async deliver(orgId: string, dispatches: DeliveryDispatch[]): Promise<Record<string, string>> {
+    const scope = { orgId, userId: null };
+    const outcomes: Record<string, string> = {};
+    const targets = await this.tenants.run(scope, () => this.start(dispatches, outcomes));
+    for (const outcome of Object.values(outcomes)) {
+      if (outcome === 'endpoint-disabled') this.metrics.outcome(outcome);
     }
-
-    return inSpan(
-      'webhook attempt',
-      target.traceparent,
-      {
-        attributes: {
-          'rm.webhook_delivery_id': target.id,
-          'rm.webhook_attempt': job.attempt,
-          'rm.webhook_endpoint_id': target.endpointId,
-        },
-      },
-      () => this.attempt(job, target),
+    if (!targets.length) return outcomes;
+    const attempts = await Promise.all(
+      targets.map((target) =>
+        inSpan(
+          'webhook attempt',
+          target.traceparent,
+          {
+            attributes: {
+              'rm.webhook_delivery_id': target.id,
+              'rm.webhook_attempt': target.attempts + 1,
+              'rm.webhook_endpoint_id': target.endpointId,
+            },
+          },
+          () => this.attempt(target),
+        ),
+      ),
     );
+    const recorded = await this.tenants.run(scope, () => this.finish(orgId, targets, attempts));
+    for (const [i, target] of targets.entries()) {
+      const outcome = recorded.has(target.id) ? attempts[i].status : 'stale';
+      outcomes[target.id] = outcome;
+      if (outcome !== 'stale' && outcome !== 'pending') this.metrics.outcome(outcome);
+    }
+    return outcomes;
+  }
+
+  /** The deliveries this job may attempt; the others' outcomes go into `outcomes`. */
+  private async start(
+    dispatches: DeliveryDispatch[],
+    outcomes: Record<string, string>,
+  ): Promise<DeliveryTarget[]> {
+    const rows = await this.repo.startAttempts(
+      dispatches,
+      Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60,
+    );
+    const found = new Map(rows.map((row) => [row.id, row]));
+    const targets: DeliveryTarget[] = [];
+    for (const wanted of dispatches) {
+      const target = found.get(wanted.deliveryId);
+      if (!target) outcomes[wanted.deliveryId] = 'vanished';
+      else if (target.leased) targets.push(target);
+      // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
+      // dispatch numbers tell a current job from a stale one; a started dispatch is another job's).
+      else if (target.status === 'exhausted') outcomes[target.id] = 'finished';
+      else if (!target.enabled) {
+        await this.repo.exhaust(target.id, 'endpoint disabled');
+        outcomes[target.id] = 'endpoint-disabled';
+      } else outcomes[target.id] = 'stale';
+    }
+    return targets;
   }
 
   /** POSTs once (the HTTP instrumentation's client span and its `traceparent` header inside). */
-  private async attempt(
-    job: { orgId: string; deliveryId: string; attempt: number },
-    target: DeliveryTarget,
-  ): Promise<string> {
-    const scope = { orgId: job.orgId, userId: null };
+  private async attempt(target: DeliveryTarget): Promise<RecordedAttempt & { result: PostResult }> {
     const startedAt = new Date();
+    const attempt = target.attempts + 1;
     const secrets = [decryptSecret(target.secretCiphertext, this.config.webhooks.encryptionKey)];
     if (
       target.previousSecretCiphertext &&
@@ -157,40 +190,6 @@ export class WebhookDispatcher {
       resolver: this.resolver.resolve ?? undefined,
     });
     this.metrics.attempted(result);
-    const outcome = await this.tenants.run(scope, () =>
-      this.finish(job, target, startedAt, result),
-    );
-    if (outcome !== 'stale' && outcome !== 'pending') this.metrics.outcome(outcome);
-    return outcome;
-  }
-
-  private async start(job: {
-    deliveryId: string;
-    attempt: number;
-    dispatch: number;
-  }): Promise<DeliveryTarget | string> {
-    const target = await this.repo.startAttempt({
-      deliveryId: job.deliveryId,
-      attempt: job.attempt,
-      dispatch: job.dispatch,
-      leaseSeconds: Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60,
-    });
-    if (!target) return 'vanished';
-    if (target.leased) return target;
-    // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
-    // dispatch numbers tell a current job from a stale one).
-    if (target.status === 'exhausted') return 'finished';
-    if (target.attempts + 1 !== job.attempt || target.dispatches !== job.dispatch) return 'stale';
-    await this.repo.exhaust(target.id, 'endpoint disabled');
-    return 'endpoint-disabled';
-  }
-
-  private async finish(
-    job: { orgId: string; deliveryId: string; attempt: number },
-    target: DeliveryTarget,
-    startedAt: Date,
-    result: PostResult,
-  ): Promise<DeliveryStatus | 'stale'> {
     let status: DeliveryStatus = 'succeeded';
     let nextIn: number | null = null;
     if (!result.ok) {
@@ -198,18 +197,15 @@ export class WebhookDispatcher {
         result.statusCode === 410
           ? null
           : nextDelayMs(
-              job.attempt,
+              attempt,
               this.config.webhooks.retryScheduleSeconds,
               result.retryAfterSeconds,
             );
       status = nextIn === null ? 'exhausted' : 'failed';
     }
-    const { recorded, failingSince } = await this.repo.recordAttempt({
-      orgId: job.orgId,
+    return {
       deliveryId: target.id,
-      endpointId: target.endpointId,
-      ok: result.ok,
-      attempt: job.attempt,
+      attempt,
       startedAt,
       durationMs: result.durationMs,
       statusCode: result.statusCode,
@@ -217,19 +213,39 @@ export class WebhookDispatcher {
       responseBody: result.responseBody,
       status,
       nextAttemptInMs: nextIn,
+      result,
+    };
+  }
+
+  /**
+   * Records the attempts; disables the endpoint on 410 (gone) or when it has failed for longer
+   * than WEBHOOK_DISABLE_AFTER_HOURS, and tells its org's admins. Returns the deliveries recorded.
+   */
+  private async finish(
+    orgId: string,
+    targets: DeliveryTarget[],
+    attempts: (RecordedAttempt & { result: PostResult })[],
+  ): Promise<Set<string>> {
+    const endpointId = targets[0].endpointId;
+    const { recorded, failingSince } = await this.repo.recordAttempts({
+      orgId,
+      endpointId,
+      ok: attempts.some((a) => a.result.ok),
+      attempts,
     });
-    if (!recorded) return 'stale';
-    if (result.statusCode === 410) {
-      await this.repo.disableEndpoint(target.endpointId, 'gone');
-      await this.repo.notifyAdmins(target.endpointId);
+    if (!recorded.size) return recorded;
+    const gone = attempts.some((a) => recorded.has(a.deliveryId) && a.statusCode === 410);
+    if (gone) {
+      await this.repo.disableEndpoint(endpointId, 'gone');
+      await this.repo.notifyAdmins(endpointId);
     } else if (
       failingSince &&
       Date.now() - new Date(failingSince).getTime() >
         this.config.webhooks.disableAfterHours * 3600_000
     ) {
-      await this.repo.disableEndpoint(target.endpointId, 'failing');
-      await this.repo.notifyAdmins(target.endpointId);
+      await this.repo.disableEndpoint(endpointId, 'failing');
+      await this.repo.notifyAdmins(endpointId);
     }
-    return status;
+    return recorded;
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Db } from '../platform/tenancy/db.service';
 import type { WebhookEventType } from '../platform/queues/outbox-types';
+import type { DeliveryDispatch } from '../platform/queues/queue-catalogue';
 import type { DeliveryStatus, DisabledReason } from './webhook-types';
 
 export interface DeliveryRow {
@@ -54,6 +55,19 @@ export interface NewDelivery {
   bodyMessageId: string | null;
   /** The fan-out's trace context, continued by every attempt; null when not traced. */
   traceparent: string | null;
+}
+
+/** One attempt made, as recordAttempts writes it. */
+export interface RecordedAttempt {
+  deliveryId: string;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseBody: string | null;
+  status: DeliveryStatus;
+  nextAttemptInMs: number | null;
 }
 
 export interface DeliveryTarget {
@@ -405,28 +419,37 @@ export class WebhooksRepository {
   }
 
   /**
-   * Starts an attempt in one statement: locks the delivery (with its endpoint) and, when `attempt`
-   * and `dispatch` say this job is the current one and the endpoint is enabled, extends its lease
-   * for the attempt. `leased` tells whether it did; the row tells why not.
+   * Starts the attempts of a job in one statement: locks its deliveries (in id order, with their
+   * endpoint) and, for each that this job may attempt, extends the lease for the attempt and marks
+   * its dispatch started. A job may attempt a delivery when its attempt and dispatch numbers are
+   * the current ones, that dispatch has not started yet (a second job holding it finds it taken),
+   * the delivery is not exhausted and its endpoint is enabled. `leased` tells which; the row tells
+   * why not. A delivery that is gone has no row.
    */
-  startAttempt(input: {
-    deliveryId: string;
-    attempt: number;
-    dispatch: number;
-    leaseSeconds: number;
-  }): Promise<(DeliveryTarget & { leased: boolean }) | null> {
-    return this.db.one<DeliveryTarget & { leased: boolean }>(
-      `with target as (
-         select d.id, d.status, d.attempts, d.dispatches, d.webhook_id, d.payload, d.traceparent,
-                e.id as endpoint_id, e.url, e.enabled, e.secret_ciphertext,
-                e.previous_secret_ciphertext, e.previous_secret_expires_at, e.failing_since
-           from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-          where d.id = ? for no key update of d
+  startAttempts(
+    dispatches: DeliveryDispatch[],
+    leaseSeconds: number,
+  ): Promise<(DeliveryTarget & { leased: boolean })[]> {
+    return this.db.query<DeliveryTarget & { leased: boolean }>(
+      `with wanted as (
+         select * from unnest(?::uuid[], ?::int[], ?::int[]) as w (id, attempt, dispatch)
+       ), target as (
+         select d.id, d.status, d.attempts, d.dispatches, d.started_dispatch, d.webhook_id, d.payload,
+                d.traceparent, e.id as endpoint_id, e.url, e.enabled, e.secret_ciphertext,
+                e.previous_secret_ciphertext, e.previous_secret_expires_at, e.failing_since,
+                w.attempt as wanted_attempt, w.dispatch as wanted_dispatch
+           from wanted w
+           join webhook_deliveries d on d.id = w.id
+           join webhook_endpoints e on e.id = d.endpoint_id
+          order by d.id
+            for no key update of d
        ), leased as (
-         update webhook_deliveries d set lease_until = now() + make_interval(secs => ?)
+         update webhook_deliveries d
+            set lease_until = now() + make_interval(secs => ?), started_dispatch = t.dispatches
            from target t
-          where d.id = t.id and t.status <> 'exhausted' and t.attempts + 1 = ?
-            and t.dispatches = ? and t.enabled
+          where d.id = t.id and t.status <> 'exhausted' and t.attempts + 1 = t.wanted_attempt
+            and t.dispatches = t.wanted_dispatch
+            and t.started_dispatch is distinct from t.dispatches and t.enabled
          returning d.id
        )
        select t.id, t.status, t.attempts, t.dispatches, t.webhook_id as "webhookId", t.payload,
@@ -434,9 +457,14 @@ export class WebhooksRepository {
               t.secret_ciphertext as "secretCiphertext",
               t.previous_secret_ciphertext as "previousSecretCiphertext",
               t.previous_secret_expires_at as "previousSecretExpiresAt",
-              t.failing_since as "failingSince", exists (select 1 from leased) as leased
+              t.failing_since as "failingSince", t.id in (select l.id from leased l) as leased
          from target t`,
-      [input.deliveryId, input.leaseSeconds, input.attempt, input.dispatch],
+      [
+        dispatches.map((d) => d.deliveryId),
+        dispatches.map((d) => d.attempt),
+        dispatches.map((d) => d.dispatch),
+        leaseSeconds,
+      ],
     );
   }
 
@@ -449,39 +477,43 @@ export class WebhooksRepository {
   }
 
   /**
-   * Records one attempt, the delivery's new state and the endpoint's failure streak (success
-   * clears it, a failure starts it) in one statement. `recorded` is false when another worker
-   * recorded this attempt first (then nothing is written). `failingSince`: when the endpoint's
-   * streak started, null when it is healthy. The endpoint's row is written only when the streak
-   * changes: every delivery to an endpoint passes here, and a write would serialise them all on
-   * its row lock.
+   * Records the attempts of a job (deliveries of one endpoint), each delivery's new state and the
+   * endpoint's failure streak in one statement: a success among them clears the streak, else a
+   * failure starts it. Returns the deliveries recorded (another worker may have recorded one
+   * first: then nothing is written for it) and when the endpoint's streak started (null: healthy).
+   * The endpoint's row is written only when the streak changes: every delivery to an endpoint
+   * passes here, and a write each would serialise them on its row lock.
    */
-  async recordAttempt(input: {
+  async recordAttempts(input: {
     orgId: string;
-    deliveryId: string;
     endpointId: string;
-    attempt: number;
-    startedAt: Date;
-    durationMs: number;
-    statusCode: number | null;
+    /** Whether any attempt succeeded. */
     ok: boolean;
-    error: string | null;
-    responseBody: string | null;
-    status: DeliveryStatus;
-    nextAttemptInMs: number | null;
-  }): Promise<{ recorded: boolean; failingSince: string | null }> {
-    const row = await this.db.one<{ recorded: boolean; failingSince: string | null }>(
-      `with updated as (
-         update webhook_deliveries set attempts = ?, status = ?, last_status_code = ?, last_error = ?,
-                next_attempt_at = case when ?::bigint is null then null
-                                       else now() + make_interval(secs => ?::bigint / 1000.0) end,
+    attempts: RecordedAttempt[];
+  }): Promise<{ recorded: Set<string>; failingSince: string | null }> {
+    const a = input.attempts;
+    const row = await this.db.one<{ recorded: string[]; failingSince: string | null }>(
+      `with input as (
+         select * from unnest(?::uuid[], ?::int[], ?::text[], ?::int[], ?::text[], ?::bigint[],
+                              ?::timestamptz[], ?::int[], ?::text[])
+                as x (id, attempt, status, status_code, error, next_in_ms, started_at, duration_ms,
+                      response_body)
+       ), updated as (
+         update webhook_deliveries d
+            set attempts = i.attempt, status = i.status, last_status_code = i.status_code,
+                last_error = i.error,
+                next_attempt_at = case when i.next_in_ms is null then null
+                                       else now() + make_interval(secs => i.next_in_ms / 1000.0) end,
                 lease_until = null, updated_at = now()
-          where id = ? and attempts = ? returning id
+           from input i
+          where d.id = i.id and d.attempts = i.attempt - 1
+         returning d.id
        ), attempted as (
          insert into webhook_attempts (org_id, delivery_id, attempt, started_at, duration_ms,
                                        status_code, error, response_body)
-         select ?::uuid, u.id, ?::int, ?::timestamptz, ?::int, ?::int, ?::text, ?::text
-           from updated u
+         select ?::uuid, i.id, i.attempt, i.started_at, i.duration_ms, i.status_code, i.error,
+                i.response_body
+           from input i join updated u on u.id = i.id
          on conflict (delivery_id, attempt) do nothing
        ), streak as (
          update webhook_endpoints set failing_since = case when ?::boolean then null else now() end
@@ -489,27 +521,22 @@ export class WebhooksRepository {
             and (failing_since is null) = not ?::boolean
          returning failing_since
        )
-       select exists (select 1 from updated) as recorded,
+       select array(select u.id from updated u) as recorded,
               case when ?::boolean then null
                    else coalesce((select failing_since from streak),
                                  (select failing_since from webhook_endpoints where id = ?)) end
                 as "failingSince"`,
       [
-        input.attempt,
-        input.status,
-        input.statusCode,
-        input.error,
-        input.nextAttemptInMs,
-        input.nextAttemptInMs,
-        input.deliveryId,
-        input.attempt - 1,
+        a.map((x) => x.deliveryId),
+        a.map((x) => x.attempt),
+        a.map((x) => x.status),
+        a.map((x) => x.statusCode),
+        a.map((x) => x.error),
+        a.map((x) => x.nextAttemptInMs),
+        a.map((x) => x.startedAt.toISOString()),
+        a.map((x) => x.durationMs),
+        a.map((x) => x.responseBody),
         input.orgId,
-        input.attempt,
-        input.startedAt.toISOString(),
-        input.durationMs,
-        input.statusCode,
-        input.error,
-        input.responseBody,
         input.ok,
         input.endpointId,
         input.ok,
@@ -517,7 +544,7 @@ export class WebhooksRepository {
         input.endpointId,
       ],
     );
-    return row ?? { recorded: false, failingSince: null };
+    return { recorded: new Set(row?.recorded ?? []), failingSince: row?.failingSince ?? null };
   }
 
   async disableEndpoint(endpointId: string, reason: 'gone' | 'failing'): Promise<void> {

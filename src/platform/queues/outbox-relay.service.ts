@@ -125,13 +125,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   async dispatchDeliveries(): Promise<number> {
     return this.pg.transaction(async (client) => {
-      const rows = await runPrepared<{
-        deliveryId: string;
-        orgId: string;
-        attempt: number;
-        dispatches: number;
-      }>(client, {
-        sql: `select delivery_id as "deliveryId", org_id as "orgId", attempt, dispatches
+      const rows = await runPrepared<DueDelivery>(client, {
+        sql: `select delivery_id as "deliveryId", org_id as "orgId", endpoint_id as "endpointId",
+                     attempt, dispatches
                 from rm_relay_claim_deliveries(?, ?::interval, ?)`,
         params: [
           this.config.outbox.batchSize,
@@ -139,18 +135,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           this.config.webhooks.concurrencyPerEndpoint,
         ],
       });
-      await this.queues.addBulk(
-        'deliver-webhook',
-        rows.map((r) => ({
-          data: {
-            orgId: r.orgId,
-            deliveryId: r.deliveryId,
-            attempt: r.attempt,
-            dispatch: r.dispatches,
-          },
-          opts: { jobId: `whd-${r.deliveryId}-a${r.attempt}-d${r.dispatches}` },
-        })),
-      );
+      await this.queues.addBulk('deliver-webhook', deliveryJobs(rows));
       return rows.length;
     });
   }
@@ -207,4 +192,37 @@ function consumerJobs(
 
 function batchKey(eventIds: string[]): string {
   return createHash('sha1').update(eventIds.join(',')).digest('hex').slice(0, 24);
+}
+
+interface DueDelivery {
+  deliveryId: string;
+  orgId: string;
+  endpointId: string;
+  attempt: number;
+  dispatches: number;
+}
+
+/**
+ * One deliver-webhook job per endpoint with due deliveries (the claim leases at most
+ * WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint, so that is a job's size). Its id is made of its
+ * deliveries, attempts and dispatches: a relay transaction that added the job and then failed to
+ * commit claims them again under the same numbers, and BullMQ ignores the id it already holds.
+ */
+function deliveryJobs(rows: DueDelivery[]) {
+  const byEndpoint = new Map<string, DueDelivery[]>();
+  for (const row of rows) {
+    const list = byEndpoint.get(row.endpointId) ?? [];
+    list.push(row);
+    byEndpoint.set(row.endpointId, list);
+  }
+  return [...byEndpoint.values()].map((list) => {
+    const deliveries = list
+      .map((r) => ({ deliveryId: r.deliveryId, attempt: r.attempt, dispatch: r.dispatches }))
+      .sort((a, b) => a.deliveryId.localeCompare(b.deliveryId));
+    const key = deliveries.map((d) => `${d.deliveryId}:${d.attempt}:${d.dispatch}`).join(',');
+    return {
+      data: { orgId: list[0].orgId, deliveries },
+      opts: { jobId: `whd-${createHash('sha1').update(key).digest('hex')}` },
+    };
+  });
 }

@@ -13,11 +13,25 @@ export interface JobPayloads {
   'create-notifications': ConsumerPayload;
   /** The webhook deliveries of a few outbox events of one org (one per subscribed endpoint). */
   'fan-out-webhooks': ConsumerPayload;
-  /** One attempt of one delivery; `dispatch` tells a current job from a stale duplicate. */
-  'deliver-webhook': { orgId: string; deliveryId: string; attempt: number; dispatch: number };
+  /**
+   * One attempt of each of a few deliveries of one endpoint (the relay batches them); `dispatch`
+   * tells a current job from a stale duplicate. A job queued before batching has one delivery's
+   * fields at the top level instead of `deliveries`.
+   */
+  'deliver-webhook': {
+    orgId: string;
+    deliveries?: DeliveryDispatch[];
+  } & Partial<DeliveryDispatch>;
 }
 
 export type JobName = keyof JobPayloads;
+
+/** One delivery a deliver-webhook job attempts: which attempt, under which dispatch. */
+export interface DeliveryDispatch {
+  deliveryId: string;
+  attempt: number;
+  dispatch: number;
+}
 
 /**
  * The events of one org that one consumer job works on. The relay batches up to
@@ -85,7 +99,7 @@ export const QUEUES: readonly QueueDefinition[] = [
   {
     name: 'webhook-deliveries',
     description:
-      'Webhook attempts: deliver-webhook makes one signed attempt of one delivery. A queue of its own, so that receivers that answer slowly never hold the fan-out. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint at once (one while it fails), so BullMQ retries only crashes.',
+      'Webhook attempts: deliver-webhook makes one signed attempt of each of a few due deliveries of one endpoint (the relay batches them). A queue of its own, so that receivers that answer slowly never hold the fan-out. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint at once (one while it fails), so BullMQ retries only crashes.',
     jobs: ['deliver-webhook'],
     defaultJobOptions: {
       attempts: 3,

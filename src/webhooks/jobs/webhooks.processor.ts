@@ -1,4 +1,5 @@
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { UUID } from '../../platform/ids';
 import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
   Processes,
@@ -9,11 +10,33 @@ import {
 } from '../../platform/queues/job-processor';
 import { OutboxSignals } from '../../platform/queues/outbox-signals';
 import type { JobPayloads } from '../../platform/queues/queue-catalogue';
-import { DELIVERY_CONCURRENCY } from '../http-delivery';
+import type { DeliveryDispatch } from '../../platform/queues/queue-catalogue';
+
+/** deliver-webhook jobs a worker runs at once (each for one endpoint). */
+const DELIVERY_JOBS = 32;
+
+/** A deliver-webhook payload must name 1..n deliveries by UUID with integer numbers; else poison. */
+function requireDispatches(job: Job, list: DeliveryDispatch[]): void {
+  requireUuids(job, 'orgId');
+  const valid = (d: DeliveryDispatch) =>
+    typeof d?.deliveryId === 'string' &&
+    UUID.test(d.deliveryId) &&
+    Number.isInteger(d.attempt) &&
+    Number.isInteger(d.dispatch);
+  if (!Array.isArray(list) || !list.length || !list.every(valid)) {
+    throw new UnrecoverableError(
+      'Malformed payload: deliveries must be a non-empty list of { deliveryId, attempt, dispatch }',
+    );
+  }
+}
 import { WebhookDispatcher } from '../webhook-dispatcher.service';
 
-/** Webhook attempts (one job per attempt), many at once: they wait on receivers, not on us. */
-@Processes('webhook-deliveries', DELIVERY_CONCURRENCY, 'deliver-webhook')
+/**
+ * Webhook attempts: a job per endpoint with due deliveries (up to its
+ * WEBHOOK_CONCURRENCY_PER_ENDPOINT, posted side by side), many jobs at once: they wait on
+ * receivers, not on us.
+ */
+@Processes('webhook-deliveries', DELIVERY_JOBS, 'deliver-webhook')
 export class WebhookDeliveriesProcessor extends JobProcessor {
   protected readonly handlers: JobHandlers = {
     'deliver-webhook': (job) => this.deliver(job),
@@ -26,12 +49,19 @@ export class WebhookDeliveriesProcessor extends JobProcessor {
     super();
   }
 
-  async deliver(job: Job<JobPayloads['deliver-webhook']>): Promise<string> {
-    requireUuids(job, 'orgId', 'deliveryId');
-    const outcome = await this.dispatcher.deliver(job.data);
-    // A recorded attempt frees one of its endpoint's slots: let the relay fill it.
+  async deliver(job: Job<JobPayloads['deliver-webhook']>): Promise<Record<string, string>> {
+    const { orgId, deliveries, deliveryId, attempt, dispatch } = job.data;
+    // A job queued before the relay batched deliveries carries one at the top level.
+    const list =
+      deliveries ??
+      (deliveryId !== undefined && attempt !== undefined && dispatch !== undefined
+        ? [{ deliveryId, attempt, dispatch }]
+        : []);
+    requireDispatches(job, list);
+    const outcomes = await this.dispatcher.deliver(orgId, list);
+    // Recorded attempts free their endpoint's slots: let the relay fill them.
     this.signals.local();
-    return outcome;
+    return outcomes;
   }
 }
 

@@ -1,7 +1,7 @@
 -- Webhook deliveries that are due (next_attempt_at set and reached, whatever their status) and
 -- not leased: leases them for p_lease (the job renews it when it starts the attempt) and hands
--- them out with the attempt number and a dispatch count for job ids (SECURITY DEFINER: the relay
--- crosses orgs).
+-- them out with their endpoint (the relay batches them by endpoint), the attempt number and a
+-- dispatch count (an attempt starts once per dispatch) (SECURITY DEFINER: the relay crosses orgs).
 --
 -- Fair between endpoints: an endpoint has at most p_per_endpoint deliveries leased (dispatched and
 -- not yet recorded) at once, and one while it is failing (failing_since set: one probe at a time,
@@ -10,7 +10,7 @@
 -- deliveries with an attempt to come (one probe per endpoint, however deep its backlog), and
 -- offers its oldest due deliveries up to its free slots; of those, the oldest p_limit are leased.
 create or replace function rm_relay_claim_deliveries(p_limit integer, p_lease interval, p_per_endpoint integer)
-returns table (delivery_id uuid, org_id uuid, attempt integer, dispatches integer)
+returns table (delivery_id uuid, org_id uuid, endpoint_id uuid, attempt integer, dispatches integer)
 language plpgsql security definer set search_path = public, pg_temp as $$
 begin
   return query
@@ -52,5 +52,5 @@ begin
   )
   update webhook_deliveries d set lease_until = now() + p_lease, dispatches = d.dispatches + 1
     from due where d.id = due.id
-  returning d.id, d.org_id, d.attempts + 1, d.dispatches;
+  returning d.id, d.org_id, d.endpoint_id, d.attempts + 1, d.dispatches;
 end $$;
