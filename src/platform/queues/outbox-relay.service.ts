@@ -41,7 +41,8 @@ interface Claimed {
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly loop: WorkLoop;
+  /** Events to their consumers, and due webhook deliveries to jobs: two loops, neither waits. */
+  private readonly loops: WorkLoop[];
   private stopWakes?: () => void;
 
   constructor(
@@ -51,14 +52,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly metrics: OutboxMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.loop = new WorkLoop({
-      pass: async () => Math.max(await this.relayOnce(), await this.dispatchDeliveries()),
-      batch: config.outbox.batchSize,
-      pollMs: config.outbox.pollMs,
-      minGapMs: WAKE_GAP_MS,
-      logger: this.logger,
-      what: 'outbox relay',
-    });
+    const loop = (what: string, pass: () => Promise<number>) =>
+      new WorkLoop({
+        pass,
+        batch: config.outbox.batchSize,
+        pollMs: config.outbox.pollMs,
+        minGapMs: WAKE_GAP_MS,
+        logger: this.logger,
+        what,
+      });
+    this.loops = [
+      loop('outbox relay', () => this.relayOnce()),
+      loop('webhook dispatch', () => this.dispatchDeliveries()),
+    ];
   }
 
   onApplicationBootstrap(): void {
@@ -71,14 +77,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   start(): void {
     // A commit anywhere (API processes publish it) wakes the relay before its next poll.
-    this.stopWakes ??= this.signals.onWake(() => this.loop.wake());
-    this.loop.start();
+    this.stopWakes ??= this.signals.onWake(() => {
+      for (const loop of this.loops) loop.wake();
+    });
+    for (const loop of this.loops) loop.start();
   }
 
   async stop(): Promise<void> {
     this.stopWakes?.();
     this.stopWakes = undefined;
-    await this.loop.stop();
+    await Promise.all(this.loops.map((loop) => loop.stop()));
   }
 
   /**
