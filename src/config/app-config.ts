@@ -244,7 +244,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       retryScheduleSeconds,
       encryptionKey,
       timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15000, 100, 120000),
-      concurrencyPerEndpoint: read.int('WEBHOOK_CONCURRENCY_PER_ENDPOINT', 16, 1, 1000),
+      concurrencyPerEndpoint: read.int('WEBHOOK_CONCURRENCY_PER_ENDPOINT', 64, 1, 1000),
       disableAfterHours: read.int('WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365),
       secretOverlapHours: read.int('WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
     },

@@ -210,9 +210,12 @@ interface DueDelivery {
   dispatches: number;
 }
 
+/** Deliveries of one endpoint per deliver-webhook job: a busy endpoint's share several workers. */
+const DELIVERIES_PER_JOB = 16;
+
 /**
- * One deliver-webhook job per endpoint with due deliveries (the claim leases at most
- * WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint, so that is a job's size). Its id is made of its
+ * deliver-webhook jobs of up to DELIVERIES_PER_JOB due deliveries of one endpoint each (the claim
+ * leases at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint). A job's id is made of its
  * deliveries, attempts and dispatches: a relay transaction that added the job and then failed to
  * commit claims them again under the same numbers, and BullMQ ignores the id it already holds.
  */
@@ -223,7 +226,12 @@ function deliveryJobs(rows: DueDelivery[]) {
     list.push(row);
     byEndpoint.set(row.endpointId, list);
   }
-  return [...byEndpoint.values()].map((list) => {
+  const chunks = [...byEndpoint.values()].flatMap((list) =>
+    Array.from({ length: Math.ceil(list.length / DELIVERIES_PER_JOB) }, (_, i) =>
+      list.slice(i * DELIVERIES_PER_JOB, (i + 1) * DELIVERIES_PER_JOB),
+    ),
+  );
+  return chunks.map((list) => {
     const deliveries = list
       .map((r) => ({ deliveryId: r.deliveryId, attempt: r.attempt, dispatch: r.dispatches }))
       .sort((a, b) => a.deliveryId.localeCompare(b.deliveryId));
