@@ -6,7 +6,7 @@ const NAME = 'Migration20261206160000_webhook_throughput';
 /**
  * Webhook deliveries, batched and fair between endpoints (issue 19): the relay dispatches an
  * endpoint's due deliveries as one job (started and recorded in one statement each; an attempt
- * starts once per dispatch, webhook_deliveries.started_dispatch), and rm_relay_claim_deliveries
+ * starts once per dispatch, by one job: webhook_deliveries.started_dispatch, started_job), and rm_relay_claim_deliveries
  * returns each delivery's endpoint for that and takes the most
  * deliveries an endpoint may have in flight (p_per_endpoint; one while it is failing) and finds the
  * endpoints with work by a skip scan, so one slow or failing receiver cannot fill the workers'
@@ -31,8 +31,10 @@ const OLD_SIGNATURE = 'rm_relay_claim_deliveries(integer, interval)';
 
 export class Migration20261206160000_webhook_throughput extends Migration {
   override up(): void {
-    // An attempt starts once per dispatch: a second job holding the same dispatch finds it taken.
+    // An attempt starts once per dispatch, by one job (which may run again, e.g. after a crash):
+    // a second job holding the same dispatch finds it taken.
     this.addSql(`alter table webhook_deliveries add column started_dispatch integer`);
+    this.addSql(`alter table webhook_deliveries add column started_job text`);
     this.addSql(`drop index webhook_deliveries_due_idx`);
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (endpoint_id, next_attempt_at) where next_attempt_at is not null`,
@@ -72,6 +74,7 @@ export class Migration20261206160000_webhook_throughput extends Migration {
     this.addSql(
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where next_attempt_at is not null`,
     );
+    this.addSql(`alter table webhook_deliveries drop column started_job`);
     this.addSql(`alter table webhook_deliveries drop column started_dispatch`);
   }
 

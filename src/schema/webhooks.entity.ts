@@ -153,9 +153,12 @@ export class WebhookDelivery {
   @Property({ type: 'integer', default: 0 })
   dispatches = 0;
 
-  /** The dispatch whose attempt has started (an attempt starts once per dispatch). */
+  /** The dispatch whose attempt has started, and the job that started it (only it may again). */
   @Property({ type: 'integer', nullable: true })
   startedDispatch?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  startedJob?: string | null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;

@@ -108,10 +108,14 @@ export class WebhookDispatcher {
    * schedules the next (or stops) and keeps the endpoint's failure streak. Returns each delivery's
    * outcome.
    */
-  async deliver(orgId: string, dispatches: DeliveryDispatch[]): Promise<Record<string, string>> {
+  async deliver(
+    jobId: string,
+    orgId: string,
+    dispatches: DeliveryDispatch[],
+  ): Promise<Record<string, string>> {
     const scope = { orgId, userId: null };
     const outcomes: Record<string, string> = {};
-    const targets = await this.tenants.run(scope, () => this.start(dispatches, outcomes));
+    const targets = await this.tenants.run(scope, () => this.start(jobId, dispatches, outcomes));
     for (const outcome of Object.values(outcomes)) {
       if (outcome === 'endpoint-disabled') this.metrics.outcome(outcome);
     }
@@ -143,10 +147,12 @@ export class WebhookDispatcher {
 
   /** The deliveries this job may attempt; the others' outcomes go into `outcomes`. */
   private async start(
+    jobId: string,
     dispatches: DeliveryDispatch[],
     outcomes: Record<string, string>,
   ): Promise<DeliveryTarget[]> {
     const rows = await this.repo.startAttempts(
+      jobId,
       dispatches,
       Math.ceil(this.config.webhooks.timeoutMs / 1000) + 60,
     );
@@ -157,7 +163,7 @@ export class WebhookDispatcher {
       if (!target) outcomes[wanted.deliveryId] = 'vanished';
       else if (target.leased) targets.push(target);
       // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
-      // dispatch numbers tell a current job from a stale one; a started dispatch is another job's).
+      // dispatch numbers tell a current job from a stale one; a dispatch another job started is its).
       else if (target.status === 'exhausted') outcomes[target.id] = 'finished';
       else if (!target.enabled) {
         await this.repo.exhaust(target.id, 'endpoint disabled');

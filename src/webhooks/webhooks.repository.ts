@@ -422,11 +422,13 @@ export class WebhooksRepository {
    * Starts the attempts of a job in one statement: locks its deliveries (in id order, with their
    * endpoint) and, for each that this job may attempt, extends the lease for the attempt and marks
    * its dispatch started. A job may attempt a delivery when its attempt and dispatch numbers are
-   * the current ones, that dispatch has not started yet (a second job holding it finds it taken),
-   * the delivery is not exhausted and its endpoint is enabled. `leased` tells which; the row tells
+   * the current ones, that dispatch has not been started by another job (a second job holding it
+   * finds it taken; the same job, run again after a crash, may), the delivery is not exhausted and
+   * its endpoint is enabled. `leased` tells which; the row tells
    * why not. A delivery that is gone has no row.
    */
   startAttempts(
+    jobId: string,
     dispatches: DeliveryDispatch[],
     leaseSeconds: number,
   ): Promise<(DeliveryTarget & { leased: boolean })[]> {
@@ -434,7 +436,8 @@ export class WebhooksRepository {
       `with wanted as (
          select * from unnest(?::uuid[], ?::int[], ?::int[]) as w (id, attempt, dispatch)
        ), target as (
-         select d.id, d.status, d.attempts, d.dispatches, d.started_dispatch, d.webhook_id, d.payload,
+         select d.id, d.status, d.attempts, d.dispatches, d.started_dispatch, d.started_job,
+                d.webhook_id, d.payload,
                 d.traceparent, e.id as endpoint_id, e.url, e.enabled, e.secret_ciphertext,
                 e.previous_secret_ciphertext, e.previous_secret_expires_at, e.failing_since,
                 w.attempt as wanted_attempt, w.dispatch as wanted_dispatch
@@ -445,11 +448,13 @@ export class WebhooksRepository {
             for no key update of d
        ), leased as (
          update webhook_deliveries d
-            set lease_until = now() + make_interval(secs => ?), started_dispatch = t.dispatches
+            set lease_until = now() + make_interval(secs => ?), started_dispatch = t.dispatches,
+                started_job = ?
            from target t
           where d.id = t.id and t.status <> 'exhausted' and t.attempts + 1 = t.wanted_attempt
             and t.dispatches = t.wanted_dispatch
-            and t.started_dispatch is distinct from t.dispatches and t.enabled
+            and (t.started_dispatch is distinct from t.dispatches or t.started_job = ?)
+            and t.enabled
          returning d.id
        )
        select t.id, t.status, t.attempts, t.dispatches, t.webhook_id as "webhookId", t.payload,
@@ -464,6 +469,8 @@ export class WebhooksRepository {
         dispatches.map((d) => d.attempt),
         dispatches.map((d) => d.dispatch),
         leaseSeconds,
+        jobId,
+        jobId,
       ],
     );
   }

@@ -58,7 +58,12 @@ export class WebhookDeliveriesProcessor extends JobProcessor {
         ? [{ deliveryId, attempt, dispatch }]
         : []);
     requireDispatches(job, list);
-    const outcomes = await this.dispatcher.deliver(orgId, list);
+    // The job's id, the same when BullMQ runs it again after a crash (it may attempt again).
+    const outcomes = await this.dispatcher.deliver(
+      job.id ?? `${job.name}:${job.timestamp}`,
+      orgId,
+      list,
+    );
     // Recorded attempts free their endpoint's slots: let the relay fill them.
     this.signals.local();
     return outcomes;
