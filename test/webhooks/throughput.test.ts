@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, bearer, type TestApp, UNTHROTTLED } from '../support/test-app';
-import { eventually } from '../support/async';
+import { eventually, ownerClient } from '../support/async';
+import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.service';
 import { pair, sent } from '../support/factories';
 
 /**
@@ -87,7 +88,7 @@ describe('webhook delivery throughput and fairness', () => {
     const send = async (n: number) => {
       for (let i = 0; i < n; i++) await sent(t, alice, threadId, `message ${i}`);
     };
-    return { receiver, send };
+    return { org, receiver, send };
   };
 
   it('lets a slow endpoint hold at most its share while another endpoint’s deliveries go on', async () => {
@@ -128,5 +129,56 @@ describe('webhook delivery throughput and fairness', () => {
     await eventually(() => endpoint.receiver.received === 12, 10_000, 'twelve deliveries');
     // Two in flight at most: a handful of connections, not one per attempt.
     expect(endpoint.receiver.connections.size).toBeLessThanOrEqual(4);
+  });
+
+  it('starts an attempt once per dispatch: another job holding it does not post, the job that started it may again', async () => {
+    const { org, receiver, send } = await orgWithEndpoint();
+    await send(1);
+    await eventually(() => receiver.succeeded === 1, 10_000, 'the first delivery');
+    const db = await ownerClient(t.database);
+    try {
+      const [{ id }] = (
+        await db.query<{ id: string }>(
+          `select d.id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+            where e.org_id = $1`,
+          [org],
+        )
+      ).rows;
+      // A second attempt dispatched (as the relay would, out of its sight: no next_attempt_at),
+      // possibly already started by a job that crashed (`startedJob`).
+      const dispatch = async (startedJob: string | null) =>
+        (
+          await db.query<{ dispatches: number }>(
+            `update webhook_deliveries
+                set dispatches = dispatches + 1, next_attempt_at = null,
+                    lease_until = now() + interval '1 minute',
+                    started_dispatch = case when $2::text is null then null else dispatches + 1 end,
+                    started_job = $2
+              where id = $1 returning dispatches`,
+            [id, startedJob],
+          )
+        ).rows[0].dispatches;
+      const dispatcher = t.app.get(WebhookDispatcher);
+      const attempt = (job: string, attemptNo: number, dispatchNo: number) =>
+        dispatcher.deliver(job, org, [
+          { deliveryId: id, attempt: attemptNo, dispatch: dispatchNo },
+        ]);
+
+      // Two jobs with the same dispatch (a relay transaction that failed to commit, regrouped).
+      receiver.delayMs = 200;
+      const d2 = await dispatch(null);
+      const outcomes = await Promise.all([attempt('job-a', 2, d2), attempt('job-b', 2, d2)]);
+      expect(outcomes.map((o) => o[id]).sort()).toEqual(['stale', 'succeeded']);
+      expect(receiver.received).toBe(2);
+
+      // A job that started the third attempt and crashed runs again; another job may not.
+      const d3 = await dispatch('job-c');
+      expect((await attempt('job-d', 3, d3))[id]).toBe('stale');
+      expect(receiver.received).toBe(2);
+      expect((await attempt('job-c', 3, d3))[id]).toBe('succeeded');
+      expect(receiver.received).toBe(3);
+    } finally {
+      await db.end();
+    }
   });
 });
