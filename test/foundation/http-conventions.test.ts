@@ -167,20 +167,27 @@ describe('HTTP conventions', () => {
   it('rate-limits per user with 429 and Retry-After', async () => {
     const other = await t.createMember(t.createOrg());
     // At once: one-second windows, and a busy machine could spread sequential requests over two.
-    // 12 requests allow at most 10 through even when they straddle a window boundary. The server
-    // listens first, so that supertest does not start (and close) one per request.
+    // 12 requests allow at most 10 through while they fall in two windows; on a machine so busy
+    // that they spread over more (the full suite in parallel), the burst is sent again, up to
+    // three times. The server listens first, so that supertest does not start (and close) one per
+    // request.
     const server = t.app.getHttpServer();
     if (!server.listening)
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const answers = await Promise.all(
-      Array.from({ length: 12 }, () => t.http().get('/api/v1/me').set(bearer(other))),
-    );
-    const statuses = answers.map((res) => res.status);
-    const limited = answers.find((res) => res.status === 429);
-    expect({ statuses, ok: statuses.filter((s) => s === 200).length >= 5 }).toEqual({
-      statuses,
-      ok: true,
-    });
+    let limited: Awaited<ReturnType<ReturnType<TestApp['http']>['get']>> | undefined;
+    for (let burst = 0; burst < 3 && !limited; burst++) {
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => t.http().get('/api/v1/me').set(bearer(other))),
+      );
+      const statuses = answers.map((res) => res.status);
+      // Only 200s and 429s, and never all refused: the limit lets the first ones through.
+      expect({
+        statuses,
+        ok: statuses.every((s) => s === 200 || s === 429) && statuses.includes(200),
+      }).toEqual({ statuses, ok: true });
+      limited = answers.find((res) => res.status === 429);
+      if (!limited) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     expect(limited).toBeDefined();
     expectProblem(limited!, 429, 'rate-limited');
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
