@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
@@ -15,13 +21,16 @@ export interface Consumption {
   resetMs: number;
 }
 
+/** How long a starting process waits for the limiter's Redis connection. */
+const READY_WAIT_MS = 2000;
+
 /**
  * Fixed-window counters in Redis, shared by every API instance. Fails open: when Redis is down,
  * slow or paused, requests are allowed (a breaker skips Redis for a second after a failure so a
  * stalled Redis does not add latency to every request).
  */
 @Injectable()
-export class RateLimiter implements OnModuleDestroy {
+export class RateLimiter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RateLimiter.name);
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -38,6 +47,25 @@ export class RateLimiter implements OnModuleDestroy {
     });
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('rmConsume', { numberOfKeys: 1, lua: SCRIPT });
+  }
+
+  /**
+   * Waits (at most READY_WAIT_MS) for the connection before the first request: a limit asked
+   * while it was still being made would fail open, and for a second. With Redis down the process
+   * starts anyway (limits fail open until it answers).
+   */
+  async onModuleInit(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, READY_WAIT_MS);
+      const redis = this.redis;
+      function done() {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      }
+      redis.once('ready', done);
+    });
   }
 
   /** Adds `cost` hits to the window; null when Redis could not be asked (fail open). */
