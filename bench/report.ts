@@ -289,7 +289,7 @@ export function sustainedTable(report: BenchReport): string {
       `drained ${r.drainSeconds === null ? 'NOT within the wait' : `${one(r.drainSeconds)} s after the load`}; worker CPU ${two(r.workerCpuMsPerItem)} ms an item (${two(r.sample.cpu.worker)} cores); steady state from ${r.rampSeconds} s`,
     ]);
   }
-  return table(
+  const summary = table(
     [
       'run',
       'stage',
@@ -300,6 +300,21 @@ export function sustainedTable(report: BenchReport): string {
     ],
     rows,
   );
+  // The oldest pending item of each stage over time, every 10 s (load, then drain).
+  const timelines = runs.map((r) => {
+    const points = r.timeline.filter(
+      (p, i) => i === 0 || Math.floor(p.t / 10) > Math.floor(r.timeline[i - 1].t / 10),
+    );
+    return [
+      `Oldest pending item (s) over time, ${r.workers} worker${r.workers > 1 ? 's' : ''} (the load stops at ${r.seconds.toFixed(0)} s):`,
+      '',
+      table(
+        ['t (s)', ...STAGES],
+        points.map((p) => [p.t.toFixed(0), ...STAGES.map((stage) => one(p.stages[stage].oldest))]),
+      ),
+    ].join('\n');
+  });
+  return [summary, ...timelines].join('\n\n');
 }
 
 export function renderReport(report: BenchReport): string {

@@ -125,6 +125,7 @@ describe('bench harness (smoke)', () => {
     expect(run.drainSeconds).not.toBeNull();
     expect(run.timeline.length).toBeGreaterThan(0);
     expect(renderReport(report)).toContain('## Sustained send');
+    expect(renderReport(report)).toContain('Oldest pending item (s) over time, 1 worker');
   });
 
   it('repeats the hot reads at the larger size and saves their plans', () => {
