@@ -29,7 +29,7 @@ export interface ResolverHolder {
   resolve: Resolver | null;
 }
 
-/** The worker side of webhooks: fan an event out to deliveries, make one delivery attempt. */
+/** The worker side of webhooks: fan events out to deliveries, make the attempts of a batch. */
 @Injectable()
 export class WebhookDispatcher {
   constructor(
