@@ -378,7 +378,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         seconds: o.sustainedSeconds!,
         streams: o.streams ?? 0,
         tag: `${tag}${(sequence++).toString(36)}`,
-        log: o.log,
       });
       sustainedRuns.push(run);
       o.log(describeSustained(run));

@@ -214,7 +214,6 @@ export async function runSustained(o: {
   streams: number;
   tag: string;
   drainTimeoutMs?: number;
-  log: (line: string) => void;
 }): Promise<SustainedRun> {
   const receiver = await startReceiver();
   const orgIds = [...new Set(o.fixtures.users.map((u) => u.orgId))];

@@ -116,6 +116,7 @@ export class WebhookDispatcher {
     const scope = { orgId, userId: null };
     const outcomes: Record<string, string> = {};
     const targets = await this.tenants.run(scope, () => this.start(jobId, dispatches, outcomes));
+    // Counted once committed.
     for (const outcome of Object.values(outcomes)) {
       if (outcome === 'endpoint-disabled') this.metrics.outcome(outcome);
     }
@@ -162,13 +163,20 @@ export class WebhookDispatcher {
       const target = found.get(wanted.deliveryId);
       if (!target) outcomes[wanted.deliveryId] = 'vanished';
       else if (target.leased) targets.push(target);
-      // A succeeded delivery is claimed again only when redelivered by hand (the attempt and
-      // dispatch numbers tell a current job from a stale one; a dispatch another job started is its).
+      // A succeeded delivery is claimed again only when redelivered by hand.
       else if (target.status === 'exhausted') outcomes[target.id] = 'finished';
-      else if (!target.enabled) {
+      // Attempt and dispatch numbers tell a current job from a stale one; a current dispatch that
+      // was not leased to this job was started by another.
+      else if (
+        target.attempts + 1 !== wanted.attempt ||
+        target.dispatches !== wanted.dispatch ||
+        target.enabled
+      )
+        outcomes[target.id] = 'stale';
+      else {
         await this.repo.exhaust(target.id, 'endpoint disabled');
         outcomes[target.id] = 'endpoint-disabled';
-      } else outcomes[target.id] = 'stale';
+      }
     }
     return targets;
   }

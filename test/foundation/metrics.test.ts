@@ -3,10 +3,9 @@ import { startTestApp, UNTHROTTLED, type TestApp } from '../support/test-app';
 import {
   drainOutbox,
   eventually,
-  freePort,
   kill,
   ownerClient,
-  spawnWorker,
+  spawnWorkerWithHealth,
 } from '../support/async';
 import { WebhookReceiver } from '../support/webhook-receiver';
 import { PgPool } from '../../src/platform/database/pg-pool';
@@ -266,9 +265,7 @@ describe('the standalone worker’s /metrics', () => {
   let base: string;
   beforeAll(async () => {
     t = await startTestApp({ METRICS_TOKEN: TOKEN });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = await spawnWorker({ ...t.env, WORKER_HEALTH_PORT: String(port) });
+    ({ worker, base } = await spawnWorkerWithHealth(t.env));
   });
   afterAll(async () => {
     await kill(worker, 'SIGTERM');
@@ -313,9 +310,7 @@ describe('METRICS_ENABLED=false', () => {
   let base: string;
   beforeAll(async () => {
     t = await startTestApp({ METRICS_TOKEN: TOKEN, METRICS_ENABLED: 'false' });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = await spawnWorker({ ...t.env, WORKER_HEALTH_PORT: String(port) });
+    ({ worker, base } = await spawnWorkerWithHealth(t.env));
   });
   afterAll(async () => {
     await kill(worker, 'SIGTERM');

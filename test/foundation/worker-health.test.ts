@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { eventually, freePort, kill, OwnRedis, spawnWorker } from '../support/async';
+import { eventually, kill, OwnRedis, spawnWorkerWithHealth } from '../support/async';
 
 /** SPEC §2 Operators: "a worker is ready when both answer" (PostgreSQL and Redis). */
 describe('the standalone worker’s health endpoints', () => {
@@ -12,9 +12,7 @@ describe('the standalone worker’s health endpoints', () => {
   beforeAll(async () => {
     redis = await OwnRedis.start();
     t = await startTestApp({ REDIS_URL: redis.url });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    worker = await spawnWorker({ ...t.env, WORKER_HEALTH_PORT: String(port) });
+    ({ worker, base } = await spawnWorkerWithHealth(t.env));
   });
   afterAll(async () => {
     await kill(worker, 'SIGTERM');

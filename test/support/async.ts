@@ -156,6 +156,15 @@ export async function spawnWorker(env: Record<string, string>): Promise<ChildPro
   return child;
 }
 
+/** A worker process (spawnWorker) serving its health endpoints and /metrics at `base`. */
+export async function spawnWorkerWithHealth(
+  env: Record<string, string>,
+): Promise<{ worker: ChildProcess; base: string }> {
+  const port = await freePort();
+  const worker = await spawnWorker({ ...env, WORKER_HEALTH_PORT: String(port) });
+  return { worker, base: `http://127.0.0.1:${port}` };
+}
+
 export async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {

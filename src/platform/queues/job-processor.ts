@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { JobName, JobPayloads } from './queue-catalogue';
+import type { DeliveryDispatch, JobName, JobPayloads } from './queue-catalogue';
 import { UUID } from '../ids';
 
 export const PROCESSES = 'rm:processes';
@@ -59,4 +59,28 @@ export function requireUuids(job: Job, ...fields: string[]): void {
       throw new UnrecoverableError(`Malformed payload: ${field} must be a UUID`);
     }
   }
+}
+
+/**
+ * The deliveries a deliver-webhook job names: 1..n, each by UUID with integer attempt and dispatch
+ * numbers (a job queued before the relay batched deliveries names one at the top level); anything
+ * else is poison and fails without retries.
+ */
+export function requireDeliveryDispatches(
+  job: Job<JobPayloads['deliver-webhook']>,
+): DeliveryDispatch[] {
+  requireUuids(job, 'orgId');
+  const { deliveries, deliveryId, attempt, dispatch } = job.data ?? {};
+  const list = deliveries ?? [{ deliveryId, attempt, dispatch }];
+  const valid = (d: Partial<DeliveryDispatch> | undefined): d is DeliveryDispatch =>
+    typeof d?.deliveryId === 'string' &&
+    UUID.test(d.deliveryId) &&
+    Number.isInteger(d.attempt) &&
+    Number.isInteger(d.dispatch);
+  if (!Array.isArray(list) || !list.length || !list.every(valid)) {
+    throw new UnrecoverableError(
+      'Malformed payload: deliveries must be a non-empty list of { deliveryId, attempt, dispatch }',
+    );
+  }
+  return list;
 }

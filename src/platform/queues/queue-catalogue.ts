@@ -59,6 +59,17 @@ export interface QueueDefinition {
 
 const DAY = 24 * 3600;
 
+/** Every queue's retries: exponential, with jitter. */
+const BACKOFF = { type: 'exponential', delay: 1000, jitter: 0.5 } as const;
+
+/** Both webhook queues: three tries, the last hour's or 10,000 finished jobs kept, failed ones a week. */
+const WEBHOOK_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 3,
+  backoff: BACKOFF,
+  removeOnComplete: { age: 3600, count: 10000 },
+  removeOnFail: { age: 7 * DAY },
+};
+
 export const QUEUES: readonly QueueDefinition[] = [
   {
     name: 'outbox-relay',
@@ -67,7 +78,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     jobs: ['reconcile-outbox', 'prune-outbox'],
     defaultJobOptions: {
       attempts: 3,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      backoff: BACKOFF,
       removeOnComplete: { count: 100 },
       removeOnFail: { age: 7 * DAY },
     },
@@ -79,7 +90,7 @@ export const QUEUES: readonly QueueDefinition[] = [
     jobs: ['create-notifications'],
     defaultJobOptions: {
       attempts: 5,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      backoff: BACKOFF,
       removeOnComplete: { age: 3600, count: 10000 },
       removeOnFail: { age: 7 * DAY },
     },
@@ -89,24 +100,14 @@ export const QUEUES: readonly QueueDefinition[] = [
     description:
       "Webhooks: fan-out-webhooks renders one delivery per subscribed endpoint of an event (the attempts are the webhook-deliveries queue's).",
     jobs: ['fan-out-webhooks'],
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-      removeOnComplete: { age: 3600, count: 10000 },
-      removeOnFail: { age: 7 * DAY },
-    },
+    defaultJobOptions: WEBHOOK_JOB_OPTIONS,
   },
   {
     name: 'webhook-deliveries',
     description:
       'Webhook attempts: deliver-webhook makes one signed attempt of each of a few due deliveries of one endpoint (the relay batches them). A queue of its own, so that receivers that answer slowly never hold the fan-out. The retry schedule lives in PostgreSQL (webhook_deliveries.next_attempt_at); the relay dispatches deliveries when due, at most WEBHOOK_CONCURRENCY_PER_ENDPOINT of an endpoint at once (one while it fails), so BullMQ retries only crashes.',
     jobs: ['deliver-webhook'],
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-      removeOnComplete: { age: 3600, count: 10000 },
-      removeOnFail: { age: 7 * DAY },
-    },
+    defaultJobOptions: WEBHOOK_JOB_OPTIONS,
   },
 ];
 

@@ -1,40 +1,22 @@
-import { UnrecoverableError, type Job } from 'bullmq';
-import { UUID } from '../../platform/ids';
+import type { Job } from 'bullmq';
 import { ConsumerJobRunner } from '../../platform/queues/consumer-job';
 import {
   Processes,
   JobProcessor,
   requireConsumerPayload,
-  requireUuids,
+  requireDeliveryDispatches,
   type JobHandlers,
 } from '../../platform/queues/job-processor';
 import { OutboxSignals } from '../../platform/queues/outbox-signals';
 import type { JobPayloads } from '../../platform/queues/queue-catalogue';
-import type { DeliveryDispatch } from '../../platform/queues/queue-catalogue';
-
-/** deliver-webhook jobs a worker runs at once (each for one endpoint). */
-const DELIVERY_JOBS = 32;
-
-/** A deliver-webhook payload must name 1..n deliveries by UUID with integer numbers; else poison. */
-function requireDispatches(job: Job, list: DeliveryDispatch[]): void {
-  requireUuids(job, 'orgId');
-  const valid = (d: DeliveryDispatch) =>
-    typeof d?.deliveryId === 'string' &&
-    UUID.test(d.deliveryId) &&
-    Number.isInteger(d.attempt) &&
-    Number.isInteger(d.dispatch);
-  if (!Array.isArray(list) || !list.length || !list.every(valid)) {
-    throw new UnrecoverableError(
-      'Malformed payload: deliveries must be a non-empty list of { deliveryId, attempt, dispatch }',
-    );
-  }
-}
 import { WebhookDispatcher } from '../webhook-dispatcher.service';
 
+/** deliver-webhook jobs a worker runs at once (each up to 16 deliveries of one endpoint). */
+const DELIVERY_JOBS = 32;
+
 /**
- * Webhook attempts: a job per endpoint with due deliveries (up to its
- * WEBHOOK_CONCURRENCY_PER_ENDPOINT, posted side by side), many jobs at once: they wait on
- * receivers, not on us.
+ * Webhook attempts: a job per up to 16 due deliveries of one endpoint (posted side by side), many
+ * jobs at once: they wait on receivers, not on us.
  */
 @Processes('webhook-deliveries', DELIVERY_JOBS, 'deliver-webhook')
 export class WebhookDeliveriesProcessor extends JobProcessor {
@@ -50,18 +32,11 @@ export class WebhookDeliveriesProcessor extends JobProcessor {
   }
 
   async deliver(job: Job<JobPayloads['deliver-webhook']>): Promise<Record<string, string>> {
-    const { orgId, deliveries, deliveryId, attempt, dispatch } = job.data;
-    // A job queued before the relay batched deliveries carries one at the top level.
-    const list =
-      deliveries ??
-      (deliveryId !== undefined && attempt !== undefined && dispatch !== undefined
-        ? [{ deliveryId, attempt, dispatch }]
-        : []);
-    requireDispatches(job, list);
+    const list = requireDeliveryDispatches(job);
     // The job's id, the same when BullMQ runs it again after a crash (it may attempt again).
     const outcomes = await this.dispatcher.deliver(
       job.id ?? `${job.name}:${job.timestamp}`,
-      orgId,
+      job.data.orgId,
       list,
     );
     // Recorded attempts free their endpoint's slots: let the relay fill them.
