@@ -11,6 +11,7 @@ import { Migration20261206130000_stream_wake } from './Migration20261206130000_s
 import { Migration20261206140000_outbox_metrics } from './Migration20261206140000_outbox_metrics';
 import { Migration20261206150000_tracing } from './Migration20261206150000_tracing';
 import { Migration20261206160000_webhook_throughput } from './Migration20261206160000_webhook_throughput';
+import { Migration20261206220000_distribution_keys } from './Migration20261206220000_distribution_keys';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -38,5 +39,9 @@ export const migrationsList = [
   {
     name: 'Migration20261206160000_webhook_throughput',
     class: Migration20261206160000_webhook_throughput,
+  },
+  {
+    name: 'Migration20261206220000_distribution_keys',
+    class: Migration20261206220000_distribution_keys,
   },
 ];

@@ -15,13 +15,13 @@ import { CONSUMERS, type Consumer } from '../platform/queues/outbox-types';
 })
 export class EventConsumer {
   @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
   eventId!: string;
 
   @Enum({ items: () => [...CONSUMERS], type: 'text', primary: true })
   consumer!: Consumer;
-
-  @Property({ type: 'uuid' })
-  orgId!: string;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;

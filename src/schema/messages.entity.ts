@@ -1,7 +1,7 @@
 import { Check, Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
 @Entity({ tableName: 'messages' })
-@Unique({ name: 'messages_thread_seq_key', properties: ['threadId', 'seq'] })
+@Unique({ name: 'messages_thread_seq_key', properties: ['orgId', 'threadId', 'seq'] })
 @Index({
   name: 'messages_client_message_id_key',
   expression:
@@ -10,10 +10,10 @@ import { Check, Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/c
 @Check({ name: 'messages_body_check', expression: '((deleted_at IS NULL) = (body IS NOT NULL))' })
 export class Message {
   @PrimaryKey({ type: 'uuid' })
-  id!: string;
-
-  @Property({ type: 'uuid' })
   orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
 
   @Property({ type: 'uuid' })
   threadId!: string;
@@ -48,6 +48,9 @@ export class Message {
 @Check({ name: 'message_reads_range_check', expression: '(from_seq < to_seq)' })
 export class MessageRead {
   @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
   threadId!: string;
 
   @PrimaryKey({ type: 'uuid' })
@@ -55,9 +58,6 @@ export class MessageRead {
 
   @PrimaryKey({ type: 'integer' })
   toSeq!: number;
-
-  @Property({ type: 'uuid' })
-  orgId!: string;
 
   @Property({ type: 'integer' })
   fromSeq!: number;

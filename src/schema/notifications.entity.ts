@@ -25,11 +25,11 @@ import type { NotificationType } from '../notifications/notification-types';
     'create index notifications_unread_idx on notifications (org_id, user_id, thread_id) where read_at is null',
 })
 export class Notification {
+  @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
   @PrimaryKey({ type: 'uuid', defaultRaw: 'rm_uuid_v7()' })
   id!: string;
-
-  @Property({ type: 'uuid' })
-  orgId!: string;
 
   @Property({ type: 'uuid' })
   userId!: string;

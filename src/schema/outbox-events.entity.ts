@@ -10,10 +10,10 @@ import { OUTBOX_EVENT_TYPES, type OutboxEventType } from '../platform/queues/out
 })
 export class OutboxEvent {
   @PrimaryKey({ type: 'uuid' })
-  id!: string;
-
-  @Property({ type: 'uuid' })
   orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
 
   @Enum({ items: () => [...OUTBOX_EVENT_TYPES], type: 'text' })
   type!: OutboxEventType;

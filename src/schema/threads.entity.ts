@@ -5,10 +5,10 @@ import { Check, Entity, Enum, Index, PrimaryKey, Property, Unique } from '@mikro
 @Check({ name: 'message_threads_pair_check', expression: '(user_low < user_high)' })
 export class MessageThread {
   @PrimaryKey({ type: 'uuid' })
-  id!: string;
-
-  @Property({ type: 'uuid' })
   orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
 
   @Enum({ items: () => ['direct'], type: 'text', default: 'direct' })
   kind = 'direct' as const;
@@ -46,13 +46,13 @@ export class MessageThread {
 })
 export class ThreadParticipant {
   @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
   threadId!: string;
 
   @PrimaryKey({ type: 'uuid' })
   userId!: string;
-
-  @Property({ type: 'uuid' })
-  orgId!: string;
 
   @Property({ type: 'uuid' })
   otherUserId!: string;

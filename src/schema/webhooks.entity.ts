@@ -20,10 +20,10 @@ import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../platform/queues/o
 })
 export class WebhookEndpoint {
   @PrimaryKey({ type: 'uuid' })
-  id!: string;
-
-  @Property({ type: 'uuid' })
   orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
 
   @Property({ type: 'text' })
   url!: string;
@@ -80,11 +80,14 @@ export class WebhookRoute {
 }
 
 @Entity({ tableName: 'webhook_deliveries' })
-@Unique({ name: 'webhook_deliveries_event_endpoint_key', properties: ['eventId', 'endpointId'] })
+@Unique({
+  name: 'webhook_deliveries_event_endpoint_key',
+  properties: ['orgId', 'eventId', 'endpointId'],
+})
 @Index({
   name: 'webhook_deliveries_endpoint_idx',
   expression:
-    'create index webhook_deliveries_endpoint_idx on webhook_deliveries (endpoint_id, created_at desc, id desc)',
+    'create index webhook_deliveries_endpoint_idx on webhook_deliveries (org_id, endpoint_id, created_at desc, id desc)',
 })
 @Index({
   name: 'webhook_deliveries_due_idx',
@@ -103,10 +106,10 @@ export class WebhookRoute {
 })
 export class WebhookDelivery {
   @PrimaryKey({ type: 'uuid' })
-  id!: string;
-
-  @Property({ type: 'uuid' })
   orgId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
 
   @Property({ type: 'uuid' })
   endpointId!: string;
@@ -168,13 +171,16 @@ export class WebhookDelivery {
 }
 
 @Entity({ tableName: 'webhook_attempts' })
-@Unique({ name: 'webhook_attempts_delivery_attempt_key', properties: ['deliveryId', 'attempt'] })
+@Unique({
+  name: 'webhook_attempts_delivery_attempt_key',
+  properties: ['orgId', 'deliveryId', 'attempt'],
+})
 export class WebhookAttempt {
+  @PrimaryKey({ type: 'uuid' })
+  orgId!: string;
+
   @PrimaryKey({ type: 'uuid', defaultRaw: 'rm_uuid_v7()' })
   id!: string;
-
-  @Property({ type: 'uuid' })
-  orgId!: string;
 
   @Property({ type: 'uuid' })
   deliveryId!: string;

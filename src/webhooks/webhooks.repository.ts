@@ -398,7 +398,7 @@ export class WebhooksRepository {
            from (select rm_uuid_v7() as id, x.*
                    from unnest(?::uuid[], ?::uuid[], ?::text[], ?::text[], ?::uuid[], ?::text[])
                         as x (event_id, endpoint_id, event_type, payload, body_message_id, traceparent)) d
-         on conflict (event_id, endpoint_id) do nothing
+         on conflict (org_id, event_id, endpoint_id) do nothing
          returning 1
        )
        update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
@@ -521,7 +521,7 @@ export class WebhooksRepository {
          select ?::uuid, i.id, i.attempt, i.started_at, i.duration_ms, i.status_code, i.error,
                 i.response_body
            from input i join updated u on u.id = i.id
-         on conflict (delivery_id, attempt) do nothing
+         on conflict (org_id, delivery_id, attempt) do nothing
        ), streak as (
          update webhook_endpoints set failing_since = case when ?::boolean then null else now() end
           where id = ? and exists (select 1 from updated)

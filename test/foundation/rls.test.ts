@@ -148,7 +148,7 @@ describe('row-level security (the second wall)', () => {
           and has_column_privilege('rm_relay', 'webhook_endpoints', column_name, 'select')
         order by 1`,
     );
-    expect(endpointColumns.map((r) => r.column)).toEqual(['failing_since', 'id']);
+    expect(endpointColumns.map((r) => r.column)).toEqual(['failing_since', 'id', 'org_id']);
   });
 
   it('lets only the worker role run the relay functions; the API role may run the tenant-scoped ones only', async () => {

@@ -23,10 +23,16 @@ begin
              order by w.endpoint_id limit 1)
       from endpoints p where p.id is not null
   ),
+  -- Each endpoint's org (one row of one due delivery): the keys below lead with it.
+  owned as (
+    select (select w.org_id from webhook_deliveries w
+             where w.endpoint_id = p.id and w.next_attempt_at is not null limit 1) as org_id, p.id
+      from endpoints p where p.id is not null
+  ),
   offered as (
-    select c.id, c.next_attempt_at
-      from endpoints p
-      join webhook_endpoints e on e.id = p.id
+    select p.org_id, c.id, c.next_attempt_at
+      from owned p
+      join webhook_endpoints e on e.org_id = p.org_id and e.id = p.id
       cross join lateral (
         select case when e.failing_since is null then p_per_endpoint else 1 end
                - (select count(*) from webhook_deliveries l
@@ -44,13 +50,13 @@ begin
      limit p_limit
   ),
   due as (
-    select d.id from webhook_deliveries d
-     where d.id in (select o.id from offered o)
+    select d.org_id, d.id from webhook_deliveries d
+     where (d.org_id, d.id) in (select o.org_id, o.id from offered o)
        and d.next_attempt_at <= now()
        and (d.lease_until is null or d.lease_until < now())
      for update skip locked
   )
   update webhook_deliveries d set lease_until = now() + p_lease, dispatches = d.dispatches + 1
-    from due where d.id = due.id
+    from due where d.org_id = due.org_id and d.id = due.id
   returning d.id, d.org_id, d.endpoint_id, d.attempts + 1, d.dispatches;
 end $$;

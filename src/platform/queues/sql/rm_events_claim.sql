@@ -7,7 +7,7 @@ language plpgsql security definer set search_path = public, pg_temp as $$
 begin
   return query
   with due as (
-    select c.event_id from event_consumers c
+    select c.org_id, c.event_id from event_consumers c
      where c.consumer = 'events' and c.done_at is null and c.dead_at is null
        and c.next_attempt_at <= now()
      order by c.next_attempt_at, c.created_at
@@ -15,6 +15,6 @@ begin
      for update skip locked
   )
   update event_consumers c set next_attempt_at = now() + p_lease, dispatches = c.dispatches + 1
-    from due d where c.event_id = d.event_id and c.consumer = 'events'
+    from due d where c.org_id = d.org_id and c.event_id = d.event_id and c.consumer = 'events'
   returning c.event_id, c.org_id;
 end $$;

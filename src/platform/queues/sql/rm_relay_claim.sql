@@ -40,7 +40,8 @@ begin
     select w.id, w.org_id, w.consumer, w.due from wanted w
     on conflict do nothing
   ), published as (
-    update outbox_events e set published_at = now() from claimed c where e.id = c.id
+    update outbox_events e set published_at = now() from claimed c
+     where e.org_id = c.org_id and e.id = c.id
   )
   select c.id, c.org_id, w.consumer, c.traceparent from claimed c
     left join wanted w on w.id = c.id;

@@ -8,7 +8,7 @@ language plpgsql security definer set search_path = public, pg_temp as $$
 begin
   return query
   with due as (
-    select c.event_id, c.consumer from event_consumers c
+    select c.org_id, c.event_id, c.consumer from event_consumers c
      where c.done_at is null and c.dead_at is null and c.next_attempt_at <= now()
        and c.consumer <> 'events'
      order by c.next_attempt_at
@@ -16,6 +16,7 @@ begin
      for update skip locked
   )
   update event_consumers c set next_attempt_at = now() + p_grace, dispatches = c.dispatches + 1
-    from due d where c.event_id = d.event_id and c.consumer = d.consumer
+    from due d
+   where c.org_id = d.org_id and c.event_id = d.event_id and c.consumer = d.consumer
   returning c.event_id, c.org_id, c.consumer, c.dispatches;
 end $$;

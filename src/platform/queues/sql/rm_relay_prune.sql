@@ -9,7 +9,7 @@ begin
   delete from outbox_events e
    where e.published_at is not null and e.created_at < now() - p_age
      and not exists (select 1 from event_consumers c
-                      where c.event_id = e.id and c.done_at is null and c.dead_at is null);
+                      where c.org_id = e.org_id and c.event_id = e.id and c.done_at is null and c.dead_at is null);
   get diagnostics v_count = row_count;
   return v_count;
 end $$;
