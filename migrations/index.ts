@@ -12,6 +12,7 @@ import { Migration20261206140000_outbox_metrics } from './Migration2026120614000
 import { Migration20261206150000_tracing } from './Migration20261206150000_tracing';
 import { Migration20261206160000_webhook_throughput } from './Migration20261206160000_webhook_throughput';
 import { Migration20261206220000_distribution_keys } from './Migration20261206220000_distribution_keys';
+import { Migration20261206230000_one_round_trip } from './Migration20261206230000_one_round_trip';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -43,5 +44,9 @@ export const migrationsList = [
   {
     name: 'Migration20261206220000_distribution_keys',
     class: Migration20261206220000_distribution_keys,
+  },
+  {
+    name: 'Migration20261206230000_one_round_trip',
+    class: Migration20261206230000_one_round_trip,
   },
 ];

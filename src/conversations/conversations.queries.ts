@@ -127,6 +127,15 @@ export const MessageQueries = {
     };
   },
 
+  /** The send as a route function (TenantRunner.callAsMember adds the tenant entry). */
+  sendAs(input: SendInput): { fn: string; params: unknown[]; columns: string } {
+    return {
+      fn: 'rm_api_send_message',
+      columns: `status, message_id as "messageId", seq, sent_at as "createdAt"`,
+      params: [input.threadId, input.body, input.clientMessageId, input.hash, input.first],
+    };
+  },
+
   /** Several members' unread totals (members with none are left out). */
   unreadCounts(orgId: string, userIds: string[]): SqlQuery {
     return {

@@ -16,7 +16,7 @@ import {
   type MessageRow,
   type ParticipantView,
   type ReadStatus,
-  type SendStatus,
+  type SendResult,
   type StartStatus,
   type ThreadRow,
   type ViewerContext,
@@ -106,18 +106,8 @@ export class ConversationsRepository {
     );
   }
 
-  async send(input: SendInput): Promise<{
-    status: SendStatus;
-    messageId: string | null;
-    seq: number | null;
-    createdAt: string | null;
-  }> {
-    const [row] = await this.db.run<{
-      status: SendStatus;
-      messageId: string | null;
-      seq: number | null;
-      createdAt: string | null;
-    }>(MessageQueries.send(input));
+  async send(input: SendInput): Promise<SendResult> {
+    const [row] = await this.db.run<SendResult>(MessageQueries.send(input));
     return row;
   }
 

@@ -78,6 +78,14 @@ export type SendStatus =
   | 'blocked-by-you'
   | 'recipient-inactive';
 
+/** What rm_send_message answers. */
+export interface SendResult {
+  status: SendStatus;
+  messageId: string | null;
+  seq: number | null;
+  createdAt: string | null;
+}
+
 export type ReadStatus = 'moved' | 'unchanged' | 'not-found';
 
 export type DeleteStatus = 'deleted' | 'already-deleted' | 'forbidden' | 'not-found';

@@ -3,15 +3,20 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { cursorList, type Page, type PageQuery } from '../platform/http/pagination';
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
+import type { Principal } from '../platform/auth/principal';
 import type { Tenant } from '../platform/tenancy/tenant-context';
+import { RouteRefused, TenantRunner } from '../platform/tenancy/tenant-runner.service';
 import { ConversationProblems as P } from './conversations.problems';
 import { ConversationsRepository, type ThreadParticipantRow } from './conversations.repository';
 import {
   participantOf,
   toViewerContext,
   type ParticipantView,
+  type SendResult,
+  type SendStatus,
   type ViewerContext,
 } from './conversations.rows';
+import { MessageQueries, type SendInput as SendRequest } from './conversations.queries';
 import { toMessageResponse } from './dto/message.mapper';
 import type {
   MessagePageResponse,
@@ -44,6 +49,7 @@ export class ConversationsService {
   constructor(
     private readonly repo: ConversationsRepository,
     private readonly limiter: RateLimiter,
+    private readonly runner: TenantRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -120,19 +126,67 @@ export class ConversationsService {
     return this.page(await this.context(tenant, threadId), query);
   }
 
+  /** A send inside the caller's transaction (a thread's first message, with its start). */
   async send(
     tenant: Tenant,
     threadId: string,
     input: SendInput,
   ): Promise<{ created: boolean; message: MessageResponse }> {
-    const result = await this.repo.send({
+    const result = await this.repo.send(this.sendRequest(tenant.userId, threadId, input));
+    return this.sent(tenant, threadId, input, result, async () => {
+      const ctx = await this.context(tenant, threadId);
+      return toMessageResponse((await this.repo.byId(ctx, result.messageId!))!, ctx);
+    });
+  }
+
+  /**
+   * POST …/messages: the tenant entry and the send as one statement (one round trip, one
+   * implicit transaction: TenantRunner.callAsMember). A repeat reads the message as it is now in
+   * a transaction of its own.
+   */
+  async sendAs(
+    principal: Principal,
+    threadId: string,
+    input: SendInput,
+  ): Promise<{ created: boolean; message: MessageResponse }> {
+    let called: { tenant: Tenant; row: SendResult };
+    try {
+      called = await this.runner.callAsMember<SendResult>(
+        principal,
+        MessageQueries.sendAs(this.sendRequest(principal.userId, threadId, input)),
+      );
+    } catch (error) {
+      if (!(error instanceof RouteRefused)) throw error;
+      // Refused sends raise (the statement rolled back whole): the same problems as below.
+      throw sendRefusal(error.status as SendStatus);
+    }
+    const { tenant, row } = called;
+    return this.sent(tenant, threadId, input, row, () =>
+      this.runner.runAsMember(principal, async (current) => {
+        const ctx = await this.context(current, threadId);
+        return toMessageResponse((await this.repo.byId(ctx, row.messageId!))!, ctx);
+      }),
+    );
+  }
+
+  private sendRequest(senderId: string, threadId: string, input: SendInput): SendRequest {
+    return {
       threadId,
-      senderId: tenant.userId,
+      senderId,
       body: input.body,
       clientMessageId: input.key,
       hash: requestHash(input.body),
       first: input.first ?? false,
-    });
+    };
+  }
+
+  private async sent(
+    tenant: Tenant,
+    threadId: string,
+    input: SendInput,
+    result: SendResult,
+    repeat: () => Promise<MessageResponse>,
+  ): Promise<{ created: boolean; message: MessageResponse }> {
     switch (result.status) {
       case 'created':
         return {
@@ -154,21 +208,10 @@ export class ConversationsService {
             seenBy: [],
           },
         };
-      case 'repeat': {
-        const ctx = await this.context(tenant, threadId);
-        const row = await this.repo.byId(ctx, result.messageId!);
-        return { created: false, message: toMessageResponse(row!, ctx) };
-      }
-      case 'key-conflict':
-        throw P.keyReused();
-      case 'in-progress':
-        throw P.requestInProgress();
-      case 'not-found':
-        throw P.threadNotFound();
-      case 'blocked-by-you':
-        throw P.blockedByYou();
-      case 'recipient-inactive':
-        throw P.recipientInactive();
+      case 'repeat':
+        return { created: false, message: await repeat() };
+      default:
+        throw sendRefusal(result.status);
     }
   }
 
@@ -284,5 +327,23 @@ export class ConversationsService {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(used.resetMs / 1000))) },
       });
     }
+  }
+}
+
+/** The problem of a refused send. */
+function sendRefusal(status: SendStatus): Error {
+  switch (status) {
+    case 'key-conflict':
+      return P.keyReused();
+    case 'in-progress':
+      return P.requestInProgress();
+    case 'not-found':
+      return P.threadNotFound();
+    case 'blocked-by-you':
+      return P.blockedByYou();
+    case 'recipient-inactive':
+      return P.recipientInactive();
+    default:
+      return new Error(`unexpected send status ${status}`);
   }
 }

@@ -1,10 +1,14 @@
 import { Body, Controller, Delete, Get, Headers, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { CurrentPrincipal } from '../platform/auth/decorators';
+import type { Principal } from '../platform/auth/principal';
 import { ApiMemberRoute, invalidField } from '../platform/http/api-docs';
 import { UuidParam } from '../platform/http/decorators';
 import { Endpoint } from '../platform/http/endpoint';
+import { OutboxSignals } from '../platform/queues/outbox-signals';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
+import { OwnTransactions } from '../platform/tenancy/own-transactions.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P, SEND_PROBLEMS } from './conversations.problems';
 import { ConversationsService } from './conversations.service';
@@ -24,7 +28,10 @@ import { THREAD_ID } from './threads.controller';
 @ApiMemberRoute()
 @Controller('messages')
 export class MessagesController {
-  constructor(private readonly conversations: ConversationsService) {}
+  constructor(
+    private readonly conversations: ConversationsService,
+    private readonly signals: OutboxSignals,
+  ) {}
 
   @Get('threads/:id/messages')
   @Endpoint({
@@ -72,18 +79,22 @@ export class MessagesController {
     idempotencyKey: true,
     problems: [invalidField('body', 'body must not be empty'), ...SEND_PROBLEMS, P.threadNotFound],
   })
+  // One round trip: the tenant entry and the send are one statement (ConversationsService.sendAs).
+  @OwnTransactions()
   async send(
-    @CurrentTenant() tenant: Tenant,
+    @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
     @Body() body: SendMessageDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MessageResponse> {
     const key = resolveIdempotencyKey(body.clientMessageId, idempotencyKey);
-    const { created, message } = await this.conversations.send(tenant, threadId, {
+    const { created, message } = await this.conversations.sendAs(principal, threadId, {
       body: body.body,
       key,
     });
+    // The send wrote outbox events: wake their consumers now rather than at their poll.
+    this.signals.committed();
     void reply.status(created ? 201 : 200);
     return message;
   }

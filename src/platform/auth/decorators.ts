@@ -1,5 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
-import type { PrincipalRole } from './principal';
+import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import type { Principal, PrincipalRole } from './principal';
 
 export const IS_PUBLIC = 'rm:public';
 export const ROLES = 'rm:roles';
@@ -16,3 +16,12 @@ export const Roles = (...roles: PrincipalRole[]) => SetMetadata(ROLES, roles);
  * clients, which cannot send headers (SPEC §4a).
  */
 export const TicketAuth = () => SetMetadata(TICKET_AUTH, true);
+
+/** The authenticated caller (the guard verified the token), for routes that open no transaction. */
+export const CurrentPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Principal => {
+    const principal = ctx.switchToHttp().getRequest<{ user?: Principal }>().user;
+    if (!principal) throw new Error('CurrentPrincipal used on a route without authentication');
+    return principal;
+  },
+);

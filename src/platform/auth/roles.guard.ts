@@ -42,5 +42,10 @@ export function memberRoleRefusal(
 ): string | null {
   const memberRoles: readonly PrincipalRole[] | undefined = allowed?.filter((r) => r !== 'service');
   if (!memberRoles?.length || memberRoles.includes(role)) return null;
+  return requiredRoles(memberRoles);
+}
+
+/** The refusal's text for a member whose role is not among the route's `memberRoles`. */
+export function requiredRoles(memberRoles: readonly PrincipalRole[]): string {
   return `This action requires the role ${memberRoles.join(' or ')}.`;
 }

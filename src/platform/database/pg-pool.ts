@@ -72,6 +72,22 @@ export class PgPool implements OnApplicationShutdown {
   }
 
   /**
+   * One statement that is a whole transaction of its own (implicit: no BEGIN, no COMMIT, one
+   * round trip), such as a route's function. Like a transaction it runs again when PostgreSQL
+   * picked it as a deadlock victim, and a full pool answers 503.
+   */
+  async call<T>(query: SqlQuery): Promise<T[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.query<T>(query);
+      } catch (error) {
+        if (attempt >= 3 || !isRetryableConflict(error)) throw translateDbError(error);
+        this.stats.conflictRetries++;
+      }
+    }
+  }
+
+  /**
    * A transaction on one pooled connection. A connection that failed mid-way is discarded rather
    * than returned to the pool. `begin` may carry more statements after BEGIN, sent in the same
    * round trip (simple protocol); their results are handed to `fn`.
@@ -121,7 +137,8 @@ export class PgPool implements OnApplicationShutdown {
   private countError(error: unknown): void {
     const code = (error as { code?: unknown } | null)?.code;
     // A SQLSTATE is five characters; its first two are the class (23: integrity, 40: rollback…).
-    if (typeof code !== 'string' || code.length !== 5) return;
+    // RMREF is a route function refusing a request (a 403 or 404 to the client), not a fault.
+    if (typeof code !== 'string' || code.length !== 5 || code === 'RMREF') return;
     const errors = this.stats.errorsByClass;
     const sqlClass = code.slice(0, 2);
     errors.set(sqlClass, (errors.get(sqlClass) ?? 0) + 1);

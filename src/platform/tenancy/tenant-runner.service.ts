@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import type { Principal, PrincipalRole } from '../auth/principal';
-import { memberRoleRefusal } from '../auth/roles.guard';
+import { memberRoleRefusal, requiredRoles } from '../auth/roles.guard';
 import { PgPool } from '../database/pg-pool';
 import { Problems, ProblemError } from '../http/problem';
-import { traceparentStatement } from '../tracing/tracing';
+import { currentTraceparent, traceparentStatement } from '../tracing/tracing';
 import {
   TenantContext,
   type MemberSnapshot,
@@ -89,32 +89,115 @@ export class TenantRunner {
     fn: (tenant: Tenant) => Promise<T>,
     options: MemberRunOptions = {},
   ): Promise<T> {
-    const orgId = principal.orgId;
-    if (!orgId || principal.role === 'service') {
-      return Promise.reject(
-        Problems.forbidden('Service tokens may only call the provisioning API.'),
-      );
-    }
+    const orgId = memberOrg(principal);
+    if (!orgId) return Promise.reject(serviceRefusal());
     const jit = this.config.auth.jitProvisioning;
     const scope = { orgId, userId: principal.userId };
     return this.pg.transaction(
       (client, opened) => {
-        const member = opened[1]?.rows[0] as MemberSnapshot | undefined;
-        if (!member) throw Problems.forbidden('You are not a member of this organization.');
-        if (!member.active) {
-          throw new ProblemError(
-            403,
-            'membership-inactive',
-            'Membership inactive',
-            'Your membership in this organization is inactive.',
-          );
-        }
-        const refusal = memberRoleRefusal(options.roles, member.role);
-        if (refusal) throw Problems.forbidden(refusal);
-        const tenant: Tenant = { orgId, userId: principal.userId, role: member.role, member };
+        const tenant = admit(principal, opened[1]?.rows[0], options.roles);
         return TenantContext.run({ client, scope, tenant }, () => fn(tenant));
       },
       (client) => beginAsMember(principal, jit, (v) => client.escapeLiteral(v)),
     );
+  }
+
+  /**
+   * A route that is one statement (issue 17): `route.fn` names a function `rm_api_…` whose first
+   * parameters are the tenant entry's (rm_api_enter), then `route.params`, and which returns the
+   * member's columns, then `route.columns`. Run outside BEGIN, it is one round trip and one
+   * implicit transaction: locks are held only while PostgreSQL works. A member the route does
+   * not admit is refused as runAsMember refuses it; a refusal of the route's own (SQLSTATE RMREF,
+   * the statement rolled back whole) comes back as a RouteRefused with its status.
+   */
+  async callAsMember<T>(
+    principal: Principal,
+    route: { fn: string; params: unknown[]; columns: string },
+    options: MemberRunOptions = {},
+  ): Promise<{ tenant: Tenant; row: T }> {
+    const orgId = memberOrg(principal);
+    if (!orgId) throw serviceRefusal();
+    const roles = options.roles?.filter((r) => r !== 'service');
+    const entry = [
+      orgId,
+      principal.userId,
+      principal.ticket ? null : principal.name,
+      principal.ticket ? null : principal.role,
+      this.config.auth.jitProvisioning && !principal.ticket,
+      roles?.length ? roles : null,
+      currentTraceparent(),
+    ];
+    const placeholders = [...entry, ...route.params].map(() => '?').join(', ');
+    let rows: (MemberSnapshot & T)[];
+    try {
+      rows = await this.pg.call<MemberSnapshot & T>({
+        sql: `select ${MEMBER_COLUMNS}, ${route.columns} from ${route.fn}(${placeholders})`,
+        params: [...entry, ...route.params],
+      });
+    } catch (error) {
+      const refused = routeRefusal(error);
+      if (refused === null) throw error;
+      throw refusalOfMember(refused, options.roles) ?? new RouteRefused(refused);
+    }
+    const member = rows[0];
+    return { tenant: { orgId, userId: principal.userId, role: member.role, member }, row: member };
+  }
+}
+
+function memberOrg(principal: Principal): string | null {
+  return principal.orgId && principal.role !== 'service' ? principal.orgId : null;
+}
+
+const serviceRefusal = () =>
+  Problems.forbidden('Service tokens may only call the provisioning API.');
+
+/**
+ * The caller's membership as the transaction resolved it, admitted or refused: 403 without a
+ * membership, for an inactive one, and for a role the route does not allow.
+ */
+function admit(
+  principal: Principal,
+  member: MemberSnapshot | undefined,
+  roles: readonly PrincipalRole[] | undefined,
+): Tenant {
+  if (!member) throw refusalOfMember('not-member', roles)!;
+  if (!member.active) throw refusalOfMember('membership-inactive', roles)!;
+  const refusal = memberRoleRefusal(roles, member.role);
+  if (refusal) throw Problems.forbidden(refusal);
+  return { orgId: principal.orgId!, userId: principal.userId, role: member.role, member };
+}
+
+/** The 403 of a member refused by rm_api_enter or by admit; null for any other status. */
+function refusalOfMember(
+  status: string,
+  roles: readonly PrincipalRole[] | undefined,
+): ProblemError | null {
+  switch (status) {
+    case 'not-member':
+      return Problems.forbidden('You are not a member of this organization.');
+    case 'membership-inactive':
+      return new ProblemError(
+        403,
+        'membership-inactive',
+        'Membership inactive',
+        'Your membership in this organization is inactive.',
+      );
+    case 'role-refused':
+      return Problems.forbidden(requiredRoles((roles ?? []).filter((r) => r !== 'service')));
+    default:
+      return null;
+  }
+}
+
+/** A route function refused the request (SQLSTATE RMREF): its status, else null. */
+function routeRefusal(error: unknown): string | null {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'RMREF' && typeof e.message === 'string' ? e.message : null;
+}
+
+/** A route function's own refusal (a status such as not-found): the service maps it. */
+export class RouteRefused extends Error {
+  constructor(readonly status: string) {
+    super(`refused: ${status}`);
   }
 }
