@@ -158,7 +158,7 @@ export class ConversationsService {
     } catch (error) {
       if (!(error instanceof RouteRefused)) throw error;
       // Refused sends raise (the statement rolled back whole): the same problems as below.
-      throw sendRefusal(error.status as SendStatus);
+      throw sendRefusal(error.status);
     }
     const { tenant, row } = called;
     return this.sent(tenant, threadId, input, row, () =>
@@ -210,7 +210,11 @@ export class ConversationsService {
         };
       case 'repeat':
         return { created: false, message: await repeat() };
-      default:
+      case 'key-conflict':
+      case 'in-progress':
+      case 'not-found':
+      case 'blocked-by-you':
+      case 'recipient-inactive':
         throw sendRefusal(result.status);
     }
   }
@@ -330,20 +334,16 @@ export class ConversationsService {
   }
 }
 
-/** The problem of a refused send. */
-function sendRefusal(status: SendStatus): Error {
-  switch (status) {
-    case 'key-conflict':
-      return P.keyReused();
-    case 'in-progress':
-      return P.requestInProgress();
-    case 'not-found':
-      return P.threadNotFound();
-    case 'blocked-by-you':
-      return P.blockedByYou();
-    case 'recipient-inactive':
-      return P.recipientInactive();
-    default:
-      return new Error(`unexpected send status ${status}`);
-  }
+/** The problem of each refused send. */
+const SEND_REFUSALS: Record<Exclude<SendStatus, 'created' | 'repeat'>, () => Error> = {
+  'key-conflict': () => P.keyReused(),
+  'in-progress': () => P.requestInProgress(),
+  'not-found': () => P.threadNotFound(),
+  'blocked-by-you': () => P.blockedByYou(),
+  'recipient-inactive': () => P.recipientInactive(),
+};
+
+function sendRefusal(status: string): Error {
+  const problem = SEND_REFUSALS[status as keyof typeof SEND_REFUSALS] as (() => Error) | undefined;
+  return problem ? problem() : new Error(`unexpected send status ${status}`);
 }

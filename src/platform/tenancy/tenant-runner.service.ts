@@ -95,7 +95,8 @@ export class TenantRunner {
     const scope = { orgId, userId: principal.userId };
     return this.pg.transaction(
       (client, opened) => {
-        const tenant = admit(principal, opened[1]?.rows[0], options.roles);
+        const member = opened[1]?.rows[0] as MemberSnapshot | undefined;
+        const tenant = admit(principal, member, options.roles);
         return TenantContext.run({ client, scope, tenant }, () => fn(tenant));
       },
       (client) => beginAsMember(principal, jit, (v) => client.escapeLiteral(v)),
