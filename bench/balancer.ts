@@ -2,8 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { freePort } from './service';
-import { stopProcess } from './processes';
+import { freePort, stopProcess } from './processes';
 
 /** The repository: bench/ from source (jest, swc), dist/bench/ when built. */
 const ROOT = join(__dirname, basename(dirname(__dirname)) === 'dist' ? '../..' : '..');
@@ -56,6 +55,8 @@ export interface Balancer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** nginx's master process. */
+  readonly pid: number;
   readonly dir: string;
   /** The access log's lines so far (format `upstream` of nginx.conf). */
   accessLog(): AccessLogLine[];
@@ -81,11 +82,20 @@ process.once('exit', () => {
 
 /**
  * deploy/nginx/nginx.conf run by a local nginx (not a daemon: a child of this process) on a free
- * port of 127.0.0.1, in front of `upstreams`; resolves once it accepts connections.
+ * port of 127.0.0.1, in front of `upstreams`; resolves once it accepts connections. Its
+ * configuration, logs and temporary files go to `options.dir` (kept), else to a temporary
+ * directory removed when it stops.
  */
-export async function startBalancer(upstreams: string[]): Promise<Balancer> {
+export async function startBalancer(
+  upstreams: string[],
+  options: { dir?: string } = {},
+): Promise<Balancer> {
   if (!hasNginx()) throw new Error(NGINX_MISSING);
-  const dir = mkdtempSync(join(tmpdir(), 'rm-nginx-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rm-nginx-'));
+  mkdirSync(dir, { recursive: true });
+  const remove = () => {
+    if (!options.dir) rmSync(dir, { recursive: true, force: true });
+  };
   const template = readFileSync(NGINX_CONF, 'utf8');
   let lastError: Error | undefined;
   // A free port can be taken between freePort() and nginx's bind: try again on another.
@@ -138,6 +148,7 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
       return {
         url,
         port,
+        pid: child.pid!,
         dir,
         output: () => `${output}${errors()}`,
         accessLog: () => {
@@ -160,7 +171,7 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
         },
         stop: async () => {
           await stopProcess(child, 5_000);
-          rmSync(dir, { recursive: true, force: true });
+          remove();
         },
       };
     }
@@ -168,6 +179,6 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
     lastError = new Error(`nginx did not start on port ${port}:\n${output}${errors()}`);
     if (!/Address already in use/.test(`${output}${errors()}`)) break;
   }
-  rmSync(dir, { recursive: true, force: true });
+  remove();
   throw lastError ?? new Error('nginx did not start');
 }
