@@ -64,7 +64,7 @@ describe('bench harness (smoke)', () => {
         broken.push(await checkInvariants(ownerUrl));
       },
     });
-  }, 150_000);
+  }, 200_000);
 
   afterAll(async () => {
     await stopAll();
