@@ -270,7 +270,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     });
     const label = apiProcesses ? `${shape}×${apiProcesses}` : shape;
     o.log(
-      `service (${label}): ${SHAPES[shape]}${apiProcesses ? `, ${apiProcesses} API processes behind nginx` : ''} on ${svc.url}; logs in ${svc.logFiles.join(', ')}`,
+      `service (${label}): ${SHAPES[shape]}${apiProcesses ? `, ${apiProcesses} API process${apiProcesses === 1 ? '' : 'es'} behind nginx` : ''} on ${svc.url}; logs in ${svc.logFiles.join(', ')}`,
     );
     try {
       await prime(svc.url, f);

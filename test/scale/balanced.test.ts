@@ -9,11 +9,10 @@ import {
   startBalancer,
   type Balancer,
 } from '../../bench/balancer';
-import { freePort } from '../../bench/service';
 import { loadConfig } from '../../src/config/app-config';
 import { mintToken } from '../../src/platform/auth/tokens';
 import { dropDatabase } from '../../src/platform/database/bootstrap';
-import { ownerClient } from '../support/async';
+import { freePort, ownerClient } from '../support/async';
 import { OWNER_URL } from '../support/env';
 import {
   spawnApi,
