@@ -10,9 +10,17 @@ const ROOT = join(__dirname, basename(dirname(__dirname)) === 'dist' ? '../..' :
 /** The balancer of `docker compose --profile scaled` (nginx), committed beside the compose file. */
 export const NGINX_CONF = join(ROOT, 'deploy', 'nginx', 'nginx.conf');
 
-/** Whether Debian's (or any) nginx is on the PATH. */
+/** nginx on the PATH, else where Debian puts it (/usr/sbin is not on a user's PATH); or null. */
+function nginxBinary(): string | null {
+  for (const candidate of ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx']) {
+    if (spawnSync(candidate, ['-v'], { stdio: 'ignore' }).status === 0) return candidate;
+  }
+  return null;
+}
+
+/** Whether Debian's (or any) nginx is installed. */
 export function hasNginx(): boolean {
-  return spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status === 0;
+  return nginxBinary() !== null;
 }
 
 export const NGINX_MISSING =
@@ -90,7 +98,8 @@ export async function startBalancer(
   upstreams: string[],
   options: { dir?: string } = {},
 ): Promise<Balancer> {
-  if (!hasNginx()) throw new Error(NGINX_MISSING);
+  const nginx = nginxBinary();
+  if (!nginx) throw new Error(NGINX_MISSING);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rm-nginx-'));
   mkdirSync(dir, { recursive: true });
   const remove = () => {
@@ -106,7 +115,7 @@ export async function startBalancer(
     writeFileSync(conf, renderNginxConfig(template, { upstreams, port, dir }));
     const root = process.getuid?.() === 0;
     const child = spawn(
-      'nginx',
+      nginx,
       [
         '-p',
         `${dir}/`,
