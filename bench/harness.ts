@@ -76,6 +76,11 @@ export interface BenchOptions {
    */
   sustainedSeconds?: number;
   sustainedWorkers?: number[];
+  /**
+   * The route scenarios again in the production shape with this many API processes behind nginx
+   * (deploy/nginx/nginx.conf) and one worker, once per entry (e.g. [1, 2]); empty or absent: none.
+   */
+  apiProcesses?: number[];
   /** Called after each seeding (the smoke test checks the invariants there). */
   onSeeded?: (stats: SeedStats) => Promise<void>;
 }
@@ -90,6 +95,8 @@ export interface Run {
   result: LoadResult;
   sample: Sample | null;
   lag: LagResult | null;
+  /** API processes behind nginx (the apiProcesses runs); absent: one, reached directly. */
+  apiProcesses?: number;
 }
 
 export interface StreamRun {
@@ -127,6 +134,8 @@ export interface BenchReport {
   growthRuns: Run[];
   streamRuns: StreamRun[];
   sustainedRuns: SustainedRun[];
+  /** The route scenarios with N API processes behind nginx (apiProcesses), in its order. */
+  apiProcessRuns: Run[];
   plans: PlanSet[];
   totalSeconds: number;
 }
@@ -240,6 +249,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     f: Fixtures,
     seconds: number,
     into: Run[],
+    /** API processes behind nginx; absent: one API process, reached directly. */
+    apiProcesses?: number,
   ) => {
     const prefix = `bench-${tag}-${shape}-${(sequence++).toString(36)}`;
     const forget = onCleanup(() => clearRedisPrefix(o.redisUrl, prefix));
@@ -249,14 +260,18 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       redisUrl: o.redisUrl,
       jwtSecret: secret,
       queuePrefix: prefix,
-      logDir: runDir,
+      logDir: apiProcesses ? join(runDir, `api-processes-${apiProcesses}`) : runDir,
       launcher: o.launcher,
+      balancedApis: apiProcesses,
       extraEnv: {
         ...o.serviceEnv,
         ...(o.cpuProfileDir ? { BENCH_CPU_PROF_DIR: o.cpuProfileDir } : {}),
       },
     });
-    o.log(`service (${shape}): ${SHAPES[shape]} on ${svc.url}; logs in ${svc.logFiles.join(', ')}`);
+    const label = apiProcesses ? `${shape}×${apiProcesses}` : shape;
+    o.log(
+      `service (${label}): ${SHAPES[shape]}${apiProcesses ? `, ${apiProcesses} API process${apiProcesses === 1 ? '' : 'es'} behind nginx` : ''} on ${svc.url}; logs in ${svc.logFiles.join(', ')}`,
+    );
     try {
       await prime(svc.url, f);
       // Warm up (JIT, pools, caches) on the mixed load, then before each scenario on its own;
@@ -281,7 +296,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           });
           if (name === 'send' || name === 'mixed') await drain(o.ownerUrl, new Date(0));
         }
-        const sampling = startSampling(scope, { api: svc.api.pid, worker: svc.worker?.pid });
+        const sampling = startSampling(scope, {
+          api: svc.apis.map((a) => a.pid!),
+          worker: svc.worker?.pid,
+          balancer: svc.balancer?.pid,
+        });
         const since = new Date();
         const result = await runHttp({
           url: svc.url,
@@ -295,8 +314,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           name === 'send' || name === 'mixed'
             ? await notificationLag(o.ownerUrl, since, until)
             : null;
-        into.push({ scenario: name, runner: shape, messagesInDb, result, sample, lag });
-        o.log(line(shape, name, result, sample, lag));
+        into.push({
+          scenario: name,
+          runner: shape,
+          messagesInDb,
+          result,
+          sample,
+          lag,
+          ...(apiProcesses ? { apiProcesses } : {}),
+        });
+        o.log(line(label, name, result, sample, lag));
       }
       if (into === runs && shape === streamShape) {
         const streamRun: StreamRun = { runner: shape, latency: [], idle: null };
@@ -349,6 +376,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   if (!o.noFloor) await floor(o.scenarios, fixtures, o.seconds, runs);
   for (const shape of o.shapes) await service(shape, o.scenarios, fixtures, o.seconds, runs);
+  // The same scenarios against the same floor, with N API processes behind the balancer.
+  const apiProcessRuns: Run[] = [];
+  for (const n of o.apiProcesses ?? []) {
+    await service('prod', o.scenarios, fixtures, o.seconds, apiProcessRuns, n);
+  }
 
   const sustainedRuns: SustainedRun[] = [];
   for (const workers of o.sustainedSeconds ? (o.sustainedWorkers ?? [1]) : []) {
@@ -429,6 +461,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     growthRuns,
     streamRuns,
     sustainedRuns,
+    apiProcessRuns,
     plans,
     totalSeconds: (Date.now() - started) / 1000,
   };
@@ -488,7 +521,7 @@ function describeSeed(s: SeedStats): string {
 }
 
 function line(
-  runner: Runner,
+  runner: string,
   name: ScenarioName,
   r: LoadResult,
   sample: Sample | null,

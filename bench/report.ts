@@ -317,6 +317,62 @@ export function sustainedTable(report: BenchReport): string {
   return [summary, ...timelines].join('\n\n');
 }
 
+/**
+ * The route scenarios with N API processes behind nginx (--api-processes), side by side per
+ * scenario, against the same floor; `× first` compares each with the first N of the list.
+ */
+export function apiProcessesTable(report: BenchReport): string {
+  const runs = report.apiProcessRuns ?? [];
+  if (!runs.length) return 'Not run (--api-processes).';
+  const counts = [...new Set(runs.map((r) => r.apiProcesses ?? 1))];
+  const rows: (string | number)[][] = [];
+  for (const s of SCENARIOS) {
+    const first = runs.find((r) => r.scenario === s.name && r.apiProcesses === counts[0]);
+    for (const n of counts) {
+      const run = runs.find((r) => r.scenario === s.name && r.apiProcesses === n);
+      if (!run) continue;
+      const floor = find(report.runs, s.name, 'floor');
+      const r = run.result;
+      const c = run.sample?.cpu;
+      rows.push([
+        s.label,
+        n,
+        int(r.rps),
+        one(r.p50),
+        one(r.p99),
+        `${r.non2xx} / ${r.errors}`,
+        two(c?.api),
+        two(c?.balancer),
+        two(c?.worker),
+        two(c?.postgres),
+        two(c?.total),
+        floor ? int(floor.result.rps) : '–',
+        floor ? two(r.rps / floor.result.rps) : '–',
+        first ? two(r.rps / first.result.rps) : '–',
+      ]);
+    }
+  }
+  return table(
+    [
+      'scenario',
+      'API processes',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'non-2xx / errors',
+      'API cores (all)',
+      'nginx cores',
+      'worker cores',
+      'PostgreSQL cores',
+      'machine cores',
+      'floor req/s',
+      'route / floor',
+      `× ${counts[0]} process${counts[0] === 1 ? '' : 'es'}`,
+    ],
+    rows,
+  );
+}
+
 export function renderReport(report: BenchReport): string {
   const m = report.machine;
   const o = report.options;
@@ -381,6 +437,15 @@ export function renderReport(report: BenchReport): string {
       "stage's oldest pending item under 5 s in steady state, and two workers completing more than one.",
     '',
     sustainedTable(report),
+    '',
+    '## API processes behind nginx',
+    '',
+    'The route scenarios again in the production shape (one worker) with N API processes behind ' +
+      'nginx running deploy/nginx/nginx.conf (round robin, keep-alive to the upstreams, every ' +
+      'request logged), as `docker compose --profile scaled` runs them; the load generator talks ' +
+      'to nginx. The floor is the one above. nginx\'s CPU is its own column (not in "other").',
+    '',
+    apiProcessesTable(report),
     '',
     '## Growth',
     '',

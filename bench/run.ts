@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { hasNginx, NGINX_MISSING } from './balancer';
 import { withDatabase } from './db';
 import type { FloorProtocol } from './floor';
 import { runBench, type BenchOptions } from './harness';
@@ -47,6 +48,10 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
                          streams open), the backlog of each stage sampled every second (default 60;
                          0 skips)
   --sustained-workers L  worker processes for the sustained runs, one run each (default 1,2)
+  --api-processes L      the scenarios again in the production shape with N API processes behind
+                         nginx running deploy/nginx/nginx.conf (one worker), one run each, beside
+                         the same floor (default 1,2 when nginx is installed, else skipped with a
+                         warning; 0 skips)
   --service-env K=V,…    extra environment for the service (experiments, e.g. LOG_LEVEL=warn)
   --otlp-sink            traces on: the service exports OTLP to a local receiver that discards
                          them (the cost of tracing, against a run without it)
@@ -84,6 +89,7 @@ async function main(): Promise<void> {
       'service-env': { type: 'string', default: '' },
       sustained: { type: 'string', default: '60' },
       'sustained-workers': { type: 'string', default: '1,2' },
+      'api-processes': { type: 'string' },
       'otlp-sink': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -109,6 +115,16 @@ async function main(): Promise<void> {
   const floorProtocol = values['floor-protocol'] as FloorProtocol;
   if (!['prepared', 'extended', 'simple'].includes(floorProtocol)) {
     throw new Error('--floor-protocol: prepared, extended or simple');
+  }
+  let apiProcesses = (values['api-processes'] ?? '1,2')
+    .split(',')
+    .filter(Boolean)
+    .map((n) => num('api-processes', n))
+    .filter((n) => n > 0);
+  if (apiProcesses.length && !hasNginx()) {
+    if (values['api-processes'] !== undefined) throw new Error(NGINX_MISSING);
+    process.stdout.write(`warning: ${NGINX_MISSING}; the API-process runs are skipped\n`);
+    apiProcesses = [];
   }
   const root = resolve(__dirname, '..', '..');
   const sink = values['otlp-sink'] ? await startOtlpSink() : null;
@@ -141,6 +157,7 @@ async function main(): Promise<void> {
       .split(',')
       .filter(Boolean)
       .map((n) => Math.max(1, num('sustained-workers', n))),
+    apiProcesses,
     cpuProfileDir: values['cpu-prof'] ? join(root, 'bench', 'results', 'profiles') : undefined,
     serviceEnv: {
       ...Object.fromEntries(

@@ -4,6 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface CpuShare {
   api: number;
   worker: number;
+  /** nginx in front of the API processes (the --api-processes runs), its master and workers. */
+  balancer: number;
   bench: number;
   postgres: number;
   redis: number;
@@ -59,6 +61,7 @@ interface Snapshot {
   at: number;
   api: number;
   worker: number;
+  balancer: number;
   bench: number;
   postgres: number;
   redis: number;
@@ -71,13 +74,22 @@ interface Snapshot {
  * counted from the postmaster's reaped-children times, whichever database they served); live
  * backends of other databases count as "other". Redis: the server on the bench's port.
  */
-function snapshot(api: number | null, worker: number[], scope: Scope): Snapshot {
+function snapshot(
+  api: number[],
+  worker: number[],
+  balancer: number | null,
+  scope: Scope,
+): Snapshot {
   let postgres = 0;
   let redis = 0;
+  let nginx = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const comm = readText(`/proc/${entry}/comm`)?.trim();
-    if (comm === 'postgres') {
+    if (comm === 'nginx' && balancer) {
+      const pid = Number(entry);
+      if (pid === balancer || parentPid(pid) === balancer) nginx += cpuTicks(pid);
+    } else if (comm === 'postgres') {
       const title = (readText(`/proc/${entry}/cmdline`) ?? '').replace(/\0/g, ' ');
       const client = /\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]/.test(title);
       const postmaster =
@@ -96,8 +108,9 @@ function snapshot(api: number | null, worker: number[], scope: Scope): Snapshot 
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    api: api ? cpuTicks(api) : 0,
+    api: api.reduce((sum, pid) => sum + cpuTicks(pid), 0),
     worker: worker.reduce((sum, pid) => sum + cpuTicks(pid), 0),
+    balancer: nginx,
     bench: ((usage.user + usage.system) / 1e6) * TICKS,
     postgres,
     redis,
@@ -107,33 +120,36 @@ function snapshot(api: number | null, worker: number[], scope: Scope): Snapshot 
 
 /**
  * Samples the API's (and worker's) RSS every 200 ms and the CPU time of each process group
- * between start and stop (pidstat-style, from /proc).
+ * between start and stop (pidstat-style, from /proc). Several API processes: their CPU summed,
+ * the peak RSS of the largest.
  */
 export function startSampling(
   scope: Scope,
-  pids: { api?: number; worker?: number | number[] } = {},
+  pids: { api?: number | number[]; worker?: number | number[]; balancer?: number } = {},
 ): { stop(): Sample } {
-  const api = pids.api ?? null;
+  const api = [pids.api ?? []].flat();
   const worker = [pids.worker ?? []].flat();
+  const balancer = pids.balancer ?? null;
   let apiPeak: number | null = null;
   let workerPeak: number | null = null;
   const sampleRss = () => {
-    if (api) apiPeak = Math.max(apiPeak ?? 0, rssMb(api) ?? 0);
+    for (const pid of api) apiPeak = Math.max(apiPeak ?? 0, rssMb(pid) ?? 0);
     for (const pid of worker) workerPeak = Math.max(workerPeak ?? 0, rssMb(pid) ?? 0);
   };
   sampleRss();
   const timer = setInterval(sampleRss, 200);
-  const start = snapshot(api, worker, scope);
+  const start = snapshot(api, worker, balancer, scope);
   return {
     stop(): Sample {
       clearInterval(timer);
       sampleRss();
-      const end = snapshot(api, worker, scope);
+      const end = snapshot(api, worker, balancer, scope);
       const seconds = (end.at - start.at) / 1000;
       const cores = (k: keyof Snapshot) => (end[k] - start[k]) / TICKS / seconds;
       const cpu = {
         api: cores('api'),
         worker: cores('worker'),
+        balancer: cores('balancer'),
         bench: cores('bench'),
         postgres: cores('postgres'),
         redis: cores('redis'),
@@ -142,7 +158,7 @@ export function startSampling(
       };
       cpu.other = Math.max(
         0,
-        cpu.total - cpu.api - cpu.worker - cpu.bench - cpu.postgres - cpu.redis,
+        cpu.total - cpu.api - cpu.worker - cpu.balancer - cpu.bench - cpu.postgres - cpu.redis,
       );
       return { apiPeakRssMb: apiPeak, workerPeakRssMb: workerPeak, cpu };
     },

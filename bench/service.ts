@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { appUrl, workerUrl } from './db';
-import { spawnLogged, stopProcess } from './processes';
+import { startBalancer, type Balancer } from './balancer';
+import { freePort, spawnLogged, stopProcess } from './processes';
+
+export { freePort };
 
 export type Shape = 'dev' | 'prod';
 
@@ -36,8 +38,14 @@ export const RAISED_RATE_LIMITS = {
 
 export interface Service {
   shape: Shape;
+  /** The API process, or the balancer in front of the API processes. */
   url: string;
+  /** The first API process. */
   api: ChildProcess;
+  /** Every API process (`balancedApis` of them behind nginx, else the one). */
+  apis: ChildProcess[];
+  /** nginx in front of the API processes (deploy/nginx/nginx.conf), or null. */
+  balancer: Balancer | null;
   /** The first worker process (prod shape), null in the dev shape. */
   worker: ChildProcess | null;
   /** Every worker process (prod shape: `workers` of them). */
@@ -45,18 +53,6 @@ export interface Service {
   logFiles: string[];
   env: Record<string, string>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -74,8 +70,16 @@ export async function startService(options: {
   extraEnv?: Record<string, string>;
   /** Worker processes of the production shape (default 1). */
   workers?: number;
+  /**
+   * This many API processes behind nginx running deploy/nginx/nginx.conf (the production shape
+   * of `docker compose --profile scaled`), reached through it; absent: one API process, directly.
+   */
+  balancedApis?: number;
 }): Promise<Service> {
   const port = await freePort();
+  const apiPorts = options.balancedApis
+    ? await Promise.all(Array.from({ length: options.balancedApis }, () => freePort()))
+    : [port];
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -103,17 +107,22 @@ export async function startService(options: {
           OPERATOR_PASSWORD: randomBytes(18).toString('base64url'),
           WEBHOOK_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         };
-  const apiLog = join(options.logDir, `${options.shape}-api.log`);
+  const apiLogs = apiPorts.map((_, i) =>
+    join(options.logDir, `${options.shape}-api${options.balancedApis ? `-${i + 1}` : ''}.log`),
+  );
   const workerLogs = Array.from(
     { length: options.shape === 'prod' ? (options.workers ?? 1) : 0 },
     (_, i) => join(options.logDir, `${options.shape}-worker${i ? `-${i + 1}` : ''}.log`),
   );
   const main = options.launcher('main');
-  const api = spawnLogged(main.command, main.args, env, apiLog);
+  const apis = apiPorts.map((p, i) =>
+    spawnLogged(main.command, main.args, { ...env, PORT: String(p) }, apiLogs[i]),
+  );
   const workers: ChildProcess[] = [];
-  const url = `http://127.0.0.1:${port}`;
+  let balancer: Balancer | null = null;
   const stop = async () => {
-    await Promise.all([stopProcess(api), ...workers.map((w) => stopProcess(w))]);
+    await balancer?.stop();
+    await Promise.all([...apis, ...workers].map((p) => stopProcess(p)));
   };
   try {
     for (const workerLog of workerLogs) {
@@ -134,18 +143,31 @@ export async function startService(options: {
         redis.disconnect();
       }
     }
-    await waitFor(() => ready(url), api, apiLog, 60_000);
+    await Promise.all(
+      apis.map((api, i) =>
+        waitFor(() => ready(`http://127.0.0.1:${apiPorts[i]}`), api, apiLogs[i], 60_000),
+      ),
+    );
+    if (options.balancedApis) {
+      balancer = await startBalancer(
+        apiPorts.map((p) => `127.0.0.1:${p}`),
+        { dir: join(options.logDir, `${options.shape}-nginx`) },
+      );
+      if (!(await ready(balancer.url))) throw new Error(`nginx on ${balancer.url} is not ready`);
+    }
   } catch (error) {
     await stop();
     throw error;
   }
   return {
     shape: options.shape,
-    url,
-    api,
+    url: balancer?.url ?? `http://127.0.0.1:${port}`,
+    api: apis[0],
+    apis,
+    balancer,
     worker: workers[0] ?? null,
     workers,
-    logFiles: [apiLog, ...workerLogs],
+    logFiles: [...apiLogs, ...workerLogs, ...(balancer ? [join(balancer.dir, 'access.log')] : [])],
     env,
     stop,
   };

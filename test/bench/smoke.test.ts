@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
@@ -54,6 +54,7 @@ describe('bench harness (smoke)', () => {
       streamRate: 20,
       sustainedSeconds: 2,
       sustainedWorkers: [1],
+      apiProcesses: [2],
       // Quiet unless asked (BENCH_SMOKE_LOG=1): the figures of a tiny run are no one's business.
       log: (l) => {
         if (process.env.BENCH_SMOKE_LOG)
@@ -63,7 +64,7 @@ describe('bench harness (smoke)', () => {
         broken.push(await checkInvariants(ownerUrl));
       },
     });
-  }, 150_000);
+  }, 200_000);
 
   afterAll(async () => {
     await stopAll();
@@ -126,6 +127,26 @@ describe('bench harness (smoke)', () => {
     expect(run.timeline.length).toBeGreaterThan(0);
     expect(renderReport(report)).toContain('## Sustained send');
     expect(renderReport(report)).toContain('Oldest pending item (s) over time, 1 worker');
+  });
+
+  it('runs the scenarios again with two API processes behind nginx, both serving', () => {
+    for (const s of SCENARIOS) {
+      const run = report.apiProcessRuns.find((r) => r.scenario === s.name);
+      expect(run?.apiProcesses).toBe(2);
+      expect(run?.result.completed).toBeGreaterThan(0);
+      expect({ scenario: s.name, failed: run!.result.non2xx + run!.result.errors }).toEqual({
+        scenario: s.name,
+        failed: 0,
+      });
+    }
+    const [stamp] = readdirSync(join(dir, 'results'));
+    const log = readFileSync(
+      join(dir, 'results', stamp, 'api-processes-2', 'prod-nginx', 'access.log'),
+      'utf8',
+    );
+    expect(new Set([...log.matchAll(/ upstream=(\S+) /g)].map((m) => m[1])).size).toBe(2);
+    expect(renderReport(report)).toContain('## API processes behind nginx');
+    expect(renderReport(report)).toMatch(/\| send message \| 2 \| \d+ \|/);
   });
 
   it('repeats the hot reads at the larger size and saves their plans', () => {

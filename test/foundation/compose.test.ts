@@ -18,10 +18,20 @@ const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'igno
 
 /** One service's part of docker-compose.yml, up to the next service (or the volumes). */
 function service(name: string): string {
-  const start = COMPOSE.indexOf(`\n  ${name}:\n`);
-  const end = COMPOSE.slice(start + 1).search(/\n {2}[a-z]+:\n|\nvolumes:/);
+  const start = COMPOSE.search(new RegExp(`\\n  ${name}:( &[a-z-]+)?\\n`));
+  const end = COMPOSE.slice(start + 1).search(/\n {2}[a-z0-9-]+:( &[a-z-]+)?\n|\nvolumes:/);
   return COMPOSE.slice(start, start + 1 + end);
 }
+
+/** A top-level extension block (`x-…: &…`), up to the next top-level key. */
+function extension(name: string): string {
+  const start = COMPOSE.search(new RegExp(`\\n${name}: &[a-z-]+\\n`));
+  const end = COMPOSE.slice(start + 1).search(/\n[a-z]/);
+  return COMPOSE.slice(start, start + 1 + end);
+}
+
+/** What an API process runs with: x-api, which api and api-2 merge (`<<: *api`). */
+const API = () => extension('x-api').replace(/\n {2}/g, '\n    ');
 
 /** `docker-compose … config …` with only this env file (a developer's own .env is not read). */
 function composeConfig(envFile: string, args: string[]) {
@@ -41,14 +51,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives each process only the database password it uses', () => {
-    expect(service('api')).toMatch(/DATABASE_APP_URL: postgres:\/\/rm_app:/);
+    expect(API()).toMatch(/DATABASE_APP_URL: postgres:\/\/rm_app:/);
     expect(service('worker')).toMatch(/DATABASE_WORKER_URL: postgres:\/\/rm_worker:/);
     for (const [name, foreign] of [
-      ['api', ['POSTGRES_PASSWORD', 'DATABASE_WORKER_PASSWORD', 'DATABASE_URL:']],
+      ['x-api', ['POSTGRES_PASSWORD', 'DATABASE_WORKER_PASSWORD', 'DATABASE_URL:']],
       ['worker', ['POSTGRES_PASSWORD', 'DATABASE_APP_PASSWORD', 'DATABASE_URL:']],
     ] as const) {
+      const text = name === 'x-api' ? API() : service(name);
       for (const secret of foreign)
-        expect({ name, has: service(name).includes(secret) }).toEqual({ name, has: false });
+        expect({ name, has: text.includes(secret) }).toEqual({ name, has: false });
     }
   });
 
@@ -57,7 +68,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('hands METRICS_TOKEN to the API and the worker only, optional (empty: operator only)', () => {
-    expect(service('api')).toMatch(/\n {6}METRICS_TOKEN: \$\{METRICS_TOKEN:-\}\n/);
+    expect(API()).toMatch(/\n {6}METRICS_TOKEN: \$\{METRICS_TOKEN:-\}\n/);
     expect(service('worker')).toMatch(/\n {6}METRICS_TOKEN: \$\{METRICS_TOKEN:-\}\n/);
     expect(service('migrate')).not.toMatch(/METRICS_TOKEN/);
   });
@@ -86,6 +97,32 @@ describe('docker-compose.yml', () => {
     expect(grafana).toMatch(/GF_AUTH_ANONYMOUS_ENABLED: 'false'/);
     expect(grafana).toMatch(/GF_USERS_ALLOW_SIGN_UP: 'false'/);
     expect(grafana).toMatch(/- '3002:3000'/);
+  });
+
+  it('runs a second API process, a second worker and nginx in the scaled profile only', () => {
+    // The same services; api publishes 3000, api-2 nothing (no `ports: []` override of a merged
+    // list, which Compose v2 has refused): both merge x-api.
+    expect(service('api')).toMatch(/^\n {2}api:\n {4}<<: \*api\n {4}ports:\n {6}- '3000:3000'\n$/);
+    expect(service('api-2')).toMatch(/\n {4}<<: \*api\n {4}profiles: \[scaled\]\n$/);
+    expect(API()).not.toMatch(/ports:/);
+    expect(service('worker')).toMatch(/^\n {2}worker: &worker\n/);
+    expect(service('worker-2')).toMatch(/\n {4}<<: \*worker\n {4}profiles: \[scaled\]\n/);
+    const balancer = service('balancer');
+    expect(balancer).toMatch(/\n {4}profiles: \[scaled\]\n/);
+    expect(balancer).toContain('- ./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
+    expect(balancer).toContain("- '8080:8080'");
+    expect(balancer).toMatch(
+      /api:\n {8}condition: service_healthy\n {6}api-2:\n {8}condition: service_healthy/,
+    );
+    expect(API()).toMatch(/\n {6}TRUST_PROXY: \$\{TRUST_PROXY:-false\}\n/);
+
+    // The balancer's upstream is exactly these two; test/scale/balanced.test.ts runs the same file.
+    const nginx = readFileSync(join(ROOT, 'deploy/nginx/nginx.conf'), 'utf8');
+    expect([...nginx.matchAll(/^\s*server (\S+);$/gm)].map((m) => m[1])).toEqual([
+      'api:3000',
+      'api-2:3000',
+    ]);
+    expect(nginx).toMatch(/^\s*listen 8080;$/m);
   });
 
   // Debian's docker-compose validates the file without a Docker engine (.ci/run installs it).
@@ -127,7 +164,7 @@ describe('docker-compose.yml', () => {
   );
 
   (hasDockerCompose ? it : it.skip)(
-    'validates the observability profile with what npm run secrets writes, and the default profile with an older .env',
+    'validates the observability and scaled profiles with what npm run secrets writes, and the default profile with an older .env',
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'rm-compose-'));
       try {
@@ -140,16 +177,23 @@ describe('docker-compose.yml', () => {
         expect(token).toBeDefined();
         expect(written).toMatch(/^GRAFANA_ADMIN_PASSWORD=\S{12,}$/m);
 
+        const scaled = composeConfig(envFile, ['--profile', 'scaled', 'config', '-q']);
+        expect({ status: scaled.status, stderr: scaled.stderr }).toEqual({
+          status: 0,
+          stderr: '',
+        });
         const profile = composeConfig(envFile, ['--profile', 'observability', 'config', '-q']);
         expect({ status: profile.status, stderr: profile.stderr }).toEqual({
           status: 0,
           stderr: '',
         });
-        // The API, the worker and Prometheus get the same token.
+        // The API processes, the workers and Prometheus get the same token (Compose 1.29 resolves
+        // the scaled profile's api-2 and worker-2 too, whatever the profile).
         const resolved = composeConfig(envFile, ['--profile', 'observability', 'config']);
         expect(resolved.status).toBe(0);
         const tokens = [...resolved.stdout.matchAll(/^\s+METRICS_TOKEN: ['"]?([^'"\s]*)['"]?$/gm)];
-        expect(tokens.map((m) => m[1])).toEqual([token, token, token]);
+        expect(tokens.length).toBeGreaterThanOrEqual(3);
+        expect(new Set(tokens.map((m) => m[1]))).toEqual(new Set([token]));
 
         // Written by an npm run secrets that knew neither variable: the default profile still runs.
         const older = join(dir, 'older.env');
