@@ -205,13 +205,6 @@ export class ConversationsRepository {
     for (const r of rows) counts.set(r.userId, { total: r.total, threads: r.threads });
     return counts;
   }
-
-  async unreadCount(orgId: string, userId: string): Promise<{ total: number; threads: number }> {
-    const [row] = await this.db.run<{ total: number; threads: number }>(
-      MessageQueries.unreadCount(orgId, userId),
-    );
-    return row ?? { total: 0, threads: 0 };
-  }
 }
 
 function unpack(row: RawThreadRow): ThreadRow {

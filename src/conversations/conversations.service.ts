@@ -235,8 +235,14 @@ export class ConversationsService {
     if (status === 'forbidden') throw P.notSender();
   }
 
-  unreadCount(tenant: Tenant): Promise<UnreadCountResponse> {
-    return this.repo.unreadCount(tenant.orgId, tenant.userId);
+  /** GET …/unread-count: the tenant entry and the count as one statement (one round trip). */
+  async unreadCountAs(principal: Principal): Promise<UnreadCountResponse> {
+    const { row } = await this.runner.callAsMember<UnreadCountResponse>(principal, {
+      fn: 'rm_api_unread_count',
+      params: [],
+      columns: 'total, threads',
+    });
+    return { total: row.total, threads: row.threads };
   }
 
   // ---- for the event streams (in an org's tenant transaction) ------------------------------

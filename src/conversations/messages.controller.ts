@@ -159,7 +159,9 @@ export class MessagesController {
       },
     },
   })
-  unreadCount(@CurrentTenant() tenant: Tenant): Promise<UnreadCountResponse> {
-    return this.conversations.unreadCount(tenant);
+  // One round trip: the tenant entry and the count are one statement.
+  @OwnTransactions()
+  unreadCount(@CurrentPrincipal() principal: Principal): Promise<UnreadCountResponse> {
+    return this.conversations.unreadCountAs(principal);
   }
 }
