@@ -12,7 +12,7 @@ import {
 import { loadConfig } from '../../src/config/app-config';
 import { mintToken } from '../../src/platform/auth/tokens';
 import { dropDatabase } from '../../src/platform/database/bootstrap';
-import { freePort, ownerClient } from '../support/async';
+import { eventually, freePort, ownerClient } from '../support/async';
 import { OWNER_URL } from '../support/env';
 import {
   spawnApi,
@@ -111,8 +111,14 @@ describe('two API processes and two workers behind nginx (deploy/nginx/nginx.con
     authorization: `Bearer ${typeof u === 'string' ? u : u.token}`,
   });
   /** Which API process (host:port) served the request that carried this X-Request-Id. */
+  // nginx writes a request's log line when it finalizes the request, which may trail the
+  // response the client already has: wait for it.
   const servedBy = (requestId: string) =>
-    balancer!.accessLog().find((l) => l.requestId === requestId)?.upstream;
+    eventually(
+      () => balancer!.accessLog().find((l) => l.requestId === requestId)?.upstream,
+      5_000,
+      `nginx's log line of request ${requestId}`,
+    );
   const apiOf = (upstream: string | undefined) =>
     apis.find((a) => upstream === `127.0.0.1:${a.port}`);
   const metrics = async (base: string) => {
@@ -163,7 +169,7 @@ describe('two API processes and two workers behind nginx (deploy/nginx/nginx.con
       expect(me.headers['x-request-id']).toBe(id);
     }
     // Round robin, its position shared by nginx's worker processes: one after the other.
-    const upstreams = ids.map(servedBy);
+    const upstreams = await Promise.all(ids.map(servedBy));
     expect(new Set(upstreams)).toEqual(new Set(apis.map((a) => `127.0.0.1:${a.port}`)));
     for (let i = 1; i < upstreams.length; i++) expect(upstreams[i]).not.toBe(upstreams[i - 1]);
     // Each process counts what it served.
@@ -267,7 +273,7 @@ describe('two API processes and two workers behind nginx (deploy/nginx/nginx.con
         PROMPT_MS,
         `message ${i} on the stream within ${PROMPT_MS} ms`,
       );
-      const server = apiOf(servedBy(requestId));
+      const server = apiOf(await servedBy(requestId));
       expect(server).toBeDefined();
       if (server !== holder) crossed.push(Date.now() - sentAt);
     }
