@@ -6,7 +6,7 @@ import { QUEUES } from './queue-catalogue';
 import { QueueRegistry } from './queue-registry';
 import { RedisProbe } from './redis-probe.service';
 import { OutboxSignals } from './outbox-signals';
-import { bullConnection } from './redis-connection';
+import { bullConnection, queueConnection, queuePrefix } from './redis-connection';
 
 @Global()
 @Module({})
@@ -23,6 +23,13 @@ export class QueuesModule {
           ...QUEUES.map((q) => ({
             name: q.name,
             defaultJobOptions: withBackoff(q.defaultJobOptions, config),
+            ...(config.redis.clusterNodes && {
+              // A Redis Cluster: each queue its own hash-tagged prefix and cluster connection,
+              // which BullMQ does not close by itself (it closes connections it made).
+              prefix: queuePrefix(config.redis, q.name),
+              connection: queueConnection(config.redis, 'worker'),
+              forceDisconnectOnShutdown: true,
+            }),
           })),
         ),
       ],
