@@ -74,7 +74,7 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
     if (!items.length) return true;
     const messages = items.map((p) => ({
       channel: this.channel(p.orgId, p.userId),
-      text: JSON.stringify({ kind: 'events', epoch: p.epoch, events: p.events } as FanoutMessage),
+      text: JSON.stringify({ kind: 'events', epoch: p.epoch, events: p.events }),
     }));
     try {
       const redis = this.redis();
