@@ -72,10 +72,10 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
   /** Publishes what workers appended; false when Redis could not take it (streams catch up). */
   async publish(items: Published[]): Promise<boolean> {
     if (!items.length) return true;
-    const messages = items.map((p) => ({
-      channel: this.channel(p.orgId, p.userId),
-      text: JSON.stringify({ kind: 'events', epoch: p.epoch, events: p.events }),
-    }));
+    const messages = items.map((p) => {
+      const message: FanoutMessage = { kind: 'events', epoch: p.epoch, events: p.events };
+      return { channel: this.channel(p.orgId, p.userId), text: JSON.stringify(message) };
+    });
     try {
       const redis = this.redis();
       if (redis instanceof Cluster) {

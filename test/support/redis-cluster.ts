@@ -7,6 +7,12 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
+/** Every redis-server started here and running: killed when the test process exits, at worst. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A local Redis Cluster of masters only (no replicas), one redis-server per loopback port. */
 export interface LocalRedisCluster {
   readonly ports: number[];
@@ -39,7 +45,8 @@ function portFree(port: number): Promise<boolean> {
 async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
-    const port = 21000 + Math.floor(Math.random() * 20000);
+    // Below the ephemeral range (32768+), bus ports included.
+    const port = 21000 + Math.floor(Math.random() * 1700);
     if (ports.some((p) => Math.abs(p - port) < 2)) continue;
     if ((await portFree(port)) && (await portFree(port + 10000))) ports.push(port);
   }
@@ -174,9 +181,3 @@ export async function startRedisCluster(masters = 3): Promise<LocalRedisCluster>
   }
   return cluster;
 }
-
-/** Every redis-server started here and running: killed when the test process exits, at worst. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
