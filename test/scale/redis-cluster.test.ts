@@ -96,6 +96,12 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
     );
     return rows[0].n;
   };
+  /** The operators' dashboard API: the queues and their job counts, read from the cluster. */
+  const dashboard = () =>
+    t!
+      .http()
+      .get('/admin/queues/api/queues')
+      .auth(t!.config.operator.user, t!.config.operator.password);
   const diagnostics = () => `--- worker ---\n${worker?.output().slice(-3_000) ?? ''}`;
 
   it('uses hash-tagged keys: each queue in one slot, rate-limit counters per user', async () => {
@@ -168,6 +174,13 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
       expect.arrayContaining([['message.received', 3]]),
     );
 
+    // The queue dashboard reads every queue from its master.
+    const board = await dashboard();
+    expect(board.status).toBe(200);
+    expect(board.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(
+      ['notifications', 'outbox-relay', 'webhook-deliveries', 'webhooks'].sort(),
+    );
+
     // The rate limiter counts on the cluster: a burst beyond the limit is refused.
     const burst = await Promise.all(
       Array.from({ length: WRITES_PER_SECOND + 10 }, (_, i) =>
@@ -209,6 +222,7 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
       ),
     );
     const health = await t!.http().get('/health/ready');
+    const boardDown = await dashboard();
     await pause(2_000);
     await cluster!.restart(victim);
     await cluster!.waitOk();
@@ -222,6 +236,8 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
     // Readiness needs PostgreSQL only; Redis is reported down meanwhile.
     expect(health.status).toBe(200);
     expect(health.body.info.redis.status).toBe('down');
+    // The dashboard says at once that it cannot read the queues.
+    expect(boardDown.status).toBe(503);
 
     // Everything accepted is in PostgreSQL, and all its work is done.
     const { rows } = await db!.query<{ id: string }>(
@@ -262,5 +278,6 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
       10_000,
       'redis up',
     );
+    expect((await dashboard()).status).toBe(200);
   }, 90_000);
 });
