@@ -83,7 +83,7 @@ async function redisReady(queue: Queue | undefined, cluster: boolean): Promise<b
   if (client?.status !== 'ready') return false;
   if (!cluster) return true;
   const info = await Promise.race([
-    (client as unknown as Cluster).cluster('INFO') as Promise<string>,
+    (client as unknown as Cluster).cluster('INFO'),
     timeout(''),
   ]).catch(() => '');
   return /^cluster_state:ok\s*$/m.test(info);
