@@ -42,6 +42,8 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
     t = await startTestApp({
       REDIS_CLUSTER_NODES: cluster.nodes,
       RATE_LIMIT_WRITES_PER_SECOND: String(WRITES_PER_SECOND),
+      // A loaded machine may answer slower than the default 100 ms: the limit would fail open.
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '1000',
       RATE_LIMIT_READS_PER_SECOND: '100000',
       RATE_LIMIT_THREADS_PER_HOUR: '100000',
       WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
@@ -181,9 +183,10 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
       ['notifications', 'outbox-relay', 'webhook-deliveries', 'webhooks'].sort(),
     );
 
-    // The rate limiter counts on the cluster: a burst beyond the limit is refused.
+    // The rate limiter counts on the cluster: a burst beyond the limit is refused (more than
+    // twice the limit, for a burst that straddles two one-second windows).
     const burst = await Promise.all(
-      Array.from({ length: WRITES_PER_SECOND + 10 }, (_, i) =>
+      Array.from({ length: 2 * WRITES_PER_SECOND + 10 }, (_, i) =>
         send(bob, `burst ${i}`, threads.bobCarol),
       ),
     );
