@@ -124,6 +124,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' }).auth.jwksUrl).toBeTruthy();
   });
 
+  it('reads REDIS_CLUSTER_NODES as seed nodes and refuses a malformed list', () => {
+    expect(loadConfig({}).redis.clusterNodes).toBeNull();
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001,[::1]:7002' }).redis
+        .clusterNodes,
+    ).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,redis-b' })).toThrow(
+      /REDIS_CLUSTER_NODES must be comma-separated host:port pairs .*not understood: redis-b/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:70000,,b:1' })).toThrow(
+      /not understood: a:70000, \(empty\)/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:1', QUEUE_PREFIX: '{rm}' })).toThrow(
+      /QUEUE_PREFIX must not contain \{ or \}/,
+    );
+    expect(() =>
+      loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://127.0.0.1:6379/2' }),
+    ).toThrow(/REDIS_URL must name no database/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT must be an integer/);
     expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL must use/);

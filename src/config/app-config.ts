@@ -32,7 +32,16 @@ export interface AppConfig {
     poolMax: number;
     acquireTimeoutMs: number;
   };
-  redis: { url: string; queuePrefix: string };
+  redis: {
+    /** The Redis, or (with clusterNodes) the credentials and TLS of every cluster node. */
+    url: string;
+    queuePrefix: string;
+    /**
+     * REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster (ioredis Cluster, hash-tagged keys; see
+     * docs/scaling-redis-cluster.draft.md). Null: the one Redis of REDIS_URL.
+     */
+    clusterNodes: { host: string; port: number }[] | null;
+  };
   auth: {
     jwtSecret: string | null;
     jwksUrl: string | null;
@@ -200,6 +209,17 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
   )
     problems.push('WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, e.g. 5,300,1800');
 
+  const redisUrl = read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? '';
+  const queuePrefix = read.string('QUEUE_PREFIX', 'rm') ?? 'rm';
+  const clusterNodes = redisClusterNodes(read.optional('REDIS_CLUSTER_NODES'), problems);
+  if (clusterNodes) {
+    // Keys carry their own hash tags; a brace in the prefix would put them all in one slot.
+    if (/[{}]/.test(queuePrefix))
+      problems.push('QUEUE_PREFIX must not contain { or } with REDIS_CLUSTER_NODES');
+    if (!/^\/?0?$/.test(urlPath(redisUrl)))
+      problems.push('REDIS_URL must name no database (or 0) with REDIS_CLUSTER_NODES');
+  }
+
   const cors = read.optional('CORS_ORIGINS');
   const corsOrigins: AppConfig['corsOrigins'] =
     cors === undefined ? !prod : cors === '*' ? true : cors.split(',').map((s) => s.trim());
@@ -218,10 +238,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       poolMax: read.int('DATABASE_POOL_MAX', 16, 1, 500),
       acquireTimeoutMs: read.int('DATABASE_ACQUIRE_TIMEOUT_MS', 3000, 10, 120000),
     },
-    redis: {
-      url: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']) ?? '',
-      queuePrefix: read.string('QUEUE_PREFIX', 'rm') ?? 'rm',
-    },
+    redis: { url: redisUrl, queuePrefix, clusterNodes },
     auth: {
       jwtSecret: jwksUrl ? null : (jwtSecret ?? null),
       jwksUrl: jwksUrl ?? null,
@@ -302,6 +319,40 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
 
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: `host:port,host:port` (an IPv6 host in brackets, `[::1]:7000`); null when
+ * not set.
+ */
+function redisClusterNodes(
+  value: string | undefined,
+  problems: string[],
+): AppConfig['redis']['clusterNodes'] {
+  if (value === undefined) return null;
+  const nodes: { host: string; port: number }[] = [];
+  const bad: string[] = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) bad.push(item === '' ? '(empty)' : item);
+    else nodes.push({ host: match[1].replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  if (bad.length) {
+    problems.push(
+      `REDIS_CLUSTER_NODES must be comma-separated host:port pairs (e.g. 10.0.0.1:7000,10.0.0.2:7000); not understood: ${bad.join(', ')}`,
+    );
+    return null;
+  }
+  return nodes;
+}
+
+function urlPath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
 }
 
 function trustProxyOf(value: string | undefined): boolean | string {

@@ -6,9 +6,10 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
+import { createRedis, type RedisClient } from '../platform/queues/redis-connection';
 import type { Published, StreamEvent } from './stream-events';
 
 /** What travels on a member's channel. */
@@ -21,16 +22,18 @@ export type FanoutHandler = (message: FanoutMessage) => void;
 
 /**
  * Keeps at most `limit` streams per member across processes: the member's streams as
- * `<process>/<stream>` scored by when they opened; entries of processes that stopped answering
- * (their heartbeat key expired) are dropped first. Returns the entries to close, oldest first.
+ * `<process>/<stream>` scored by when they opened; entries of the processes in ARGV[5..] (their
+ * heartbeat expired: they stopped answering) are dropped first. Returns the entries to close,
+ * oldest first. It touches KEYS[1] only (a Redis Cluster refuses a script that reaches keys it
+ * was not given, or keys of another slot): `register` looks up the heartbeats beforehand.
  */
 const REGISTER = `
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1)
-local alive = {}
-for _, entry in ipairs(entries) do
-  local process = string.match(entry, '^([^/]+)/')
-  if alive[process] == nil then alive[process] = redis.call('EXISTS', ARGV[5] .. process) == 1 end
-  if not alive[process] then redis.call('ZREM', KEYS[1], entry) end
+local dead = {}
+for i = 5, #ARGV do dead[ARGV[i]] = true end
+if #ARGV >= 5 then
+  for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if dead[string.match(entry, '^([^/]+)/')] then redis.call('ZREM', KEYS[1], entry) end
+  end
 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -52,8 +55,8 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(Fanout.name);
   /** This process, in the per-member registry of open streams. */
   readonly processId = randomBytes(6).toString('hex');
-  private commands: Redis | null = null;
-  private subscriber: Redis | null = null;
+  private commands: RedisClient | null = null;
+  private subscriber: RedisClient | null = null;
   private readonly handlers = new Map<string, Set<FanoutHandler>>();
   private readonly stateListeners = new Set<(up: boolean) => void>();
   private subscriberUp = false;
@@ -69,12 +72,20 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
   /** Publishes what workers appended; false when Redis could not take it (streams catch up). */
   async publish(items: Published[]): Promise<boolean> {
     if (!items.length) return true;
+    const messages = items.map((p) => {
+      const message: FanoutMessage = { kind: 'events', epoch: p.epoch, events: p.events };
+      return { channel: this.channel(p.orgId, p.userId), text: JSON.stringify(message) };
+    });
     try {
-      const pipeline = this.redis().pipeline();
-      for (const p of items) {
-        const message: FanoutMessage = { kind: 'events', epoch: p.epoch, events: p.events };
-        pipeline.spublish(this.channel(p.orgId, p.userId), JSON.stringify(message));
+      const redis = this.redis();
+      if (redis instanceof Cluster) {
+        // A cluster pipeline must stay within one slot: one command per channel (ioredis sends
+        // them to their shards without waiting for each answer).
+        await Promise.all(messages.map((m) => redis.spublish(m.channel, m.text)));
+        return true;
       }
+      const pipeline = redis.pipeline();
+      for (const m of messages) pipeline.spublish(m.channel, m.text);
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0] as Error;
@@ -95,23 +106,36 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
       .catch(() => undefined);
   }
 
-  /** Registers a new stream of a member; returns the streams beyond the member's limit. */
+  /**
+   * Registers a new stream of a member; returns the streams beyond the member's limit. The
+   * processes the member's registry names are checked first (their heartbeat keys, one per
+   * process, live in slots of their own): those that stopped answering lose their entries.
+   */
   async register(
     orgId: string,
     userId: string,
     streamId: string,
     limit: number,
   ): Promise<string[] | null> {
+    const key = this.registryKey(orgId, userId);
     try {
+      const entries = await this.redis().zrange(key, 0, -1);
+      const processes = [...new Set(entries.map((entry) => entry.split('/')[0]))].filter(
+        (process) => process !== this.processId,
+      );
+      const alive = await Promise.all(
+        processes.map((process) => this.redis().exists(this.heartbeatKey(process))),
+      );
+      const dead = processes.filter((_, i) => alive[i] === 0);
       return (await this.redis().eval(
         REGISTER,
         1,
-        this.registryKey(orgId, userId),
+        key,
         String(Date.now()),
         `${this.processId}/${streamId}`,
         String(limit),
         String(24 * 3600_000),
-        `${this.config.redis.queuePrefix}:evproc:`,
+        ...dead,
       )) as string[];
     } catch {
       return null;
@@ -127,7 +151,7 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
   /** This process holds streams (and answers for them in the registry) for another 30 s. */
   async heartbeat(): Promise<void> {
     await this.redis()
-      .set(`${this.config.redis.queuePrefix}:evproc:${this.processId}`, '1', 'PX', 30_000)
+      .set(this.heartbeatKey(this.processId), '1', 'PX', 30_000)
       .catch(() => undefined);
   }
 
@@ -178,31 +202,38 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
     return `${this.config.redis.queuePrefix}:evstreams:{${orgId}}:${userId}`;
   }
 
-  private redis(): Redis {
+  private heartbeatKey(process: string): string {
+    return `${this.config.redis.queuePrefix}:evproc:${process}`;
+  }
+
+  private redis(): RedisClient {
     if (!this.commands) {
-      this.commands = new Redis(this.config.redis.url, {
+      this.commands = createRedis(this.config.redis, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         commandTimeout: 1000,
-        retryStrategy: (times) => Math.min(times * 250, 2000),
+        retryStrategy: (times: number) => Math.min(times * 250, 2000),
       });
       this.commands.on('error', (error: Error) => this.warn(`fan-out: ${error.message}`));
     }
     return this.commands;
   }
 
-  private sub(): Redis {
+  private sub(): RedisClient {
     if (!this.subscriber) {
-      const subscriber = new Redis(this.config.redis.url, {
+      const subscriber = createRedis(this.config.redis, {
         maxRetriesPerRequest: null,
         // The ready check sends INFO, which a connection already subscribing refuses (the first
         // streams subscribe while it connects): the subscriber would never report ready.
         enableReadyCheck: false,
-        retryStrategy: (times) => Math.min(times * 250, 2000),
+        retryStrategy: (times: number) => Math.min(times * 250, 2000),
+        // On a cluster: a subscriber per master, each SSUBSCRIBEd to the channels of its slots.
+        shardedSubscribers: true,
       });
       subscriber.on('error', (error: Error) => this.warn(`fan-out subscriber: ${error.message}`));
       subscriber.on('ready', () => this.setState(true));
       subscriber.on('close', () => this.setState(false));
+      if (subscriber instanceof Cluster) this.watchShards(subscriber);
       subscriber.on('smessage', (channel: string, text: string) => {
         const handlers = this.handlers.get(channel);
         if (!handlers) return;
@@ -219,10 +250,45 @@ export class Fanout implements OnModuleInit, OnModuleDestroy {
     return this.subscriber;
   }
 
-  private setState(up: boolean): void {
-    if (up === this.subscriberUp) return;
+  private setState(up: boolean, again = false): void {
+    if (up === this.subscriberUp && !again) return;
     this.subscriberUp = up;
     for (const listener of this.stateListeners) listener(up);
+  }
+
+  /**
+   * On a Redis Cluster the subscriber stays connected while one master is away, but the channels
+   * of that master's slots go silent: the fan-out counts as down (streams read PostgreSQL) from a
+   * lost node until every master answers again, checked each second and whenever the sharded
+   * subscribers have (re)subscribed (then streams catch up once more, for what was published
+   * before their channels were subscribed again).
+   */
+  private watchShards(subscriber: Cluster): void {
+    const allMastersAnswer = async () => {
+      const masters = subscriber.nodes('master');
+      const pongs = await Promise.all(
+        masters.map((node) =>
+          Promise.race([
+            node.ping().catch(() => null),
+            new Promise<null>((resolve) => setTimeout(resolve, 500, null).unref()),
+          ]),
+        ),
+      );
+      return masters.length > 0 && pongs.every((pong) => pong === 'PONG');
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const check = async (again: boolean) => {
+      if (!(await allMastersAnswer())) return;
+      clearInterval(timer);
+      timer = undefined;
+      this.setState(true, again);
+    };
+    subscriber.on('-node', () => {
+      this.setState(false);
+      timer ??= setInterval(() => void check(false), 1000).unref();
+    });
+    subscriber.on('subscribersReady', () => void check(true));
+    subscriber.on('end', () => clearInterval(timer));
   }
 
   private warn(message: string): void {

@@ -4,9 +4,11 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Cluster } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { problemBody, problemFor } from '../platform/http/problem';
 import { markRateLimited } from '../platform/metrics/http-metrics';
+import { isCluster } from '../platform/queues/redis-connection';
 import { OperatorAuth } from './operator-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -51,7 +53,10 @@ export async function mountBullBoard(
       }
       // The dashboard's API reads Redis; while Redis is down it would hang until the request
       // times out. Answer at once instead (the pages and assets themselves still load).
-      if (request.url.startsWith(`${BULL_BOARD_PATH}/api/`) && !(await redisReady(queues[0]))) {
+      if (
+        request.url.startsWith(`${BULL_BOARD_PATH}/api/`) &&
+        !(await redisReady(queues[0], isCluster(config.redis)))
+      ) {
         const detail =
           'Redis is not reachable, so the queues cannot be read. Messages are still accepted; their jobs run once Redis is back.';
         return reply
@@ -65,12 +70,21 @@ export async function mountBullBoard(
   });
 }
 
-/** Whether the queues' Redis connection is up, without waiting for it to come back. */
-async function redisReady(queue: Queue | undefined): Promise<boolean> {
+/**
+ * Whether the queues' Redis connection is up, without waiting for it to come back. A Redis
+ * Cluster's connection stays up while one of its masters is away (its queues cannot be read):
+ * there, the cluster must also report `cluster_state:ok`.
+ */
+async function redisReady(queue: Queue | undefined, cluster: boolean): Promise<boolean> {
   if (!queue) return true;
-  const client = await Promise.race([
-    queue.client,
-    new Promise<null>((resolve) => setTimeout(resolve, 250, null).unref()),
-  ]).catch(() => null);
-  return client?.status === 'ready';
+  const timeout = <T>(value: T) =>
+    new Promise<T>((resolve) => setTimeout(resolve, 250, value).unref());
+  const client = await Promise.race([queue.client, timeout(null)]).catch(() => null);
+  if (client?.status !== 'ready') return false;
+  if (!cluster) return true;
+  const info = await Promise.race([
+    (client as unknown as Cluster).cluster('INFO'),
+    timeout(''),
+  ]).catch(() => '');
+  return /^cluster_state:ok\s*$/m.test(info);
 }

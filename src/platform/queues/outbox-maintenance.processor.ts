@@ -1,4 +1,9 @@
-import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { PgPool, runPrepared } from '../database/pg-pool';
@@ -7,21 +12,29 @@ import { JobProcessor, Processes, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
 import { OutboxMetrics } from './outbox-metrics';
 import { QueueRegistry } from './queue-registry';
+import { isCluster } from './redis-connection';
 import type { Consumer } from './outbox-types';
 
 const RECONCILE_EVERY_MS = 15_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 /** Longer than a relay transaction can last around a Redis restart (2 s add timeout + commit). */
 const EXPEDITE_AGAIN_MS = 5_000;
+/** On a Redis Cluster, how often each queue's sentinel is looked at. */
+const SENTINEL_CHECK_MS = 2_000;
 
 /**
  * The outbox's maintenance jobs. The reconciler re-dispatches consumer work that is due and not
  * done under a fresh job id (`evt-<event>-<consumer>-r<n>`); pruning deletes finished events.
  * Their schedules are (re)declared at start and whenever Redis comes back, because a Redis that
- * restarts empty forgets them.
+ * restarts empty forgets them. On a Redis Cluster each queue lives on one master (its hash tag):
+ * a sentinel per queue, looked at every 2 s (the cluster connection stays up while one master
+ * restarts), tells which master came back empty.
  */
 @Processes('outbox-relay', 1, 'reconcile-outbox', 'prune-outbox')
-export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplicationBootstrap {
+export class OutboxMaintenanceProcessor
+  extends JobProcessor
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(OutboxMaintenanceProcessor.name);
 
   protected readonly handlers: JobHandlers = {
@@ -39,6 +52,7 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
   }
 
   private sawRedis = false;
+  private sentinelTimer: NodeJS.Timeout | null = null;
 
   onApplicationBootstrap(): void {
     const queue = this.queues.get('outbox-relay');
@@ -58,6 +72,10 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
         this.logger.warn(`could not declare schedules: ${String(error)}`),
       );
     void declare();
+    if (isCluster(this.config.redis)) {
+      this.watchClusterSentinels(declare);
+      return;
+    }
     void queue.client.then((client) => {
       const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
       const onReady = async () => {
@@ -80,6 +98,46 @@ export class OutboxMaintenanceProcessor extends JobProcessor implements OnApplic
       client.on('ready', () => void onReady().catch(() => undefined));
       if (client.status === 'ready') void onReady().catch(() => undefined);
     });
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sentinelTimer) clearInterval(this.sentinelTimer);
+  }
+
+  /**
+   * Every SENTINEL_CHECK_MS, sets each queue's sentinel if it is missing: one that was seen before
+   * and is missing now means its master lost its data (restarted empty): the schedules are
+   * declared again and what it forgot re-dispatched. A master that does not answer is skipped.
+   */
+  private watchClusterSentinels(declare: () => Promise<unknown>): void {
+    const seen = new Set<string>();
+    let running = false;
+    const check = async () => {
+      if (running) return;
+      running = true;
+      try {
+        const lost = await Promise.allSettled(
+          this.queues.all().map(async (queue) => {
+            const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
+            const client = (await queue.client) as unknown as Redis;
+            const fresh = (await client.set(sentinel, String(Date.now()), 'NX')) === 'OK';
+            const before = seen.has(sentinel);
+            seen.add(sentinel);
+            return fresh && before;
+          }),
+        );
+        if (lost.some((result) => result.status === 'fulfilled' && result.value)) {
+          await declare();
+          await this.expedite();
+          setTimeout(() => void this.expedite().catch(() => undefined), EXPEDITE_AGAIN_MS).unref();
+        }
+      } finally {
+        running = false;
+      }
+    };
+    void check().catch(() => undefined);
+    this.sentinelTimer = setInterval(() => void check().catch(() => undefined), SENTINEL_CHECK_MS);
+    this.sentinelTimer.unref();
   }
 
   /** Re-dispatches at once what a Redis that lost its data forgot. */

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
+import { createRedis, type RedisClient } from './redis-connection';
 
 /** Commits within this window share one cross-process wake (the first goes out at once). */
 const WAKE_WINDOW_MS = 20;
@@ -15,13 +15,16 @@ const WAKE_WINDOW_MS = 20;
  *   per 20 ms per process (the first at once, the rest together at the end of the window).
  * - `local()`: wake this process's consumers only (a worker that just made more work itself).
  * Best effort: a wake that is lost (Redis away) costs one poll interval, never an event.
+ * On a Redis Cluster the channel is plain pub/sub too (PUBLISH reaches every node over the
+ * cluster bus; the subscriber listens on any one node and moves when that node goes): a few
+ * wakes a second per process, and they keep flowing while a master is down.
  */
 @Injectable()
 export class OutboxSignals implements OnModuleDestroy {
   private readonly logger = new Logger(OutboxSignals.name);
   private readonly emitter = new EventEmitter().setMaxListeners(0);
-  private publisher: Redis | null = null;
-  private subscriber: Redis | null = null;
+  private publisher: RedisClient | null = null;
+  private subscriber: RedisClient | null = null;
   private windowUntil = 0;
   private trailing: NodeJS.Timeout | null = null;
   private lastErrorLog = 0;
@@ -85,10 +88,10 @@ export class OutboxSignals implements OnModuleDestroy {
     enableReadyCheck?: boolean;
     maxRetriesPerRequest: number | null;
   }) {
-    const redis = new Redis(this.config.redis.url, {
+    const redis = createRedis(this.config.redis, {
       ...options,
       commandTimeout: 1000,
-      retryStrategy: (times) => Math.min(times * 250, 2000),
+      retryStrategy: (times: number) => Math.min(times * 250, 2000),
     });
     redis.on('error', (error: Error) => {
       if (Date.now() - this.lastErrorLog < 10_000) return;

@@ -7,11 +7,12 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { PROCESSES, type JobProcessor, type ProcessorDeclaration } from './job-processor';
 import { QUEUES, queueOf, type JobName } from './queue-catalogue';
-import { bullConnection } from './redis-connection';
+import { queueConnection, queuePrefix } from './redis-connection';
 
 /**
  * The BullMQ workers of this process: one per processor declared with @Processes, created with
@@ -23,6 +24,8 @@ import { bullConnection } from './redis-connection';
 export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerRegistry.name);
   private readonly workers: Worker[] = [];
+  /** On a Redis Cluster, the workers' cluster connections (BullMQ does not close them). */
+  private readonly clusters: Cluster[] = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -63,9 +66,11 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
   onApplicationBootstrap(): void {
     this.checkProcessors();
     for (const { instance, declaration } of this.processors()) {
+      const connection = queueConnection(this.config.redis, 'worker');
+      if (connection instanceof Cluster) this.clusters.push(connection);
       const worker = new Worker(declaration.queue, (job) => instance.process(job), {
-        connection: bullConnection(this.config.redis.url, 'worker'),
-        prefix: this.config.redis.queuePrefix,
+        connection,
+        prefix: queuePrefix(this.config.redis, declaration.queue),
         concurrency: declaration.concurrency,
         lockDuration: this.config.jobs.lockMs,
         stalledInterval: this.config.jobs.stalledIntervalMs,
@@ -84,5 +89,6 @@ export class WorkerRegistry implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.workers.splice(0).map((worker) => worker.close()));
+    for (const cluster of this.clusters.splice(0)) cluster.disconnect();
   }
 }

@@ -5,9 +5,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import Redis from 'ioredis';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
+import { createRedis, type RedisClient } from '../queues/redis-connection';
 
 const SCRIPT = `
 local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -27,23 +27,28 @@ const READY_WAIT_MS = 2000;
 /**
  * Fixed-window counters in Redis, shared by every API instance. Fails open: when Redis is down,
  * slow or paused, requests are allowed (a breaker skips Redis for a second after a failure so a
- * stalled Redis does not add latency to every request).
+ * stalled Redis does not add latency to every request). On a Redis Cluster each counter is its
+ * own hash tag (`rm:rl:{<key>}`: a user's counter lives in one slot, and the counters spread
+ * over the masters); with a master down, the limits of its slots fail open.
  */
 @Injectable()
 export class RateLimiter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RateLimiter.name);
-  private readonly redis: Redis;
-  private readonly prefix: string;
+  private readonly redis: RedisClient;
+  private readonly key: (key: string) => string;
   private openUntil = 0;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.prefix = `${config.redis.queuePrefix}:rl:`;
-    this.redis = new Redis(config.redis.url, {
+    const prefix = `${config.redis.queuePrefix}:rl:`;
+    this.key = config.redis.clusterNodes
+      ? (key) => `${prefix}{${key}}`
+      : (key) => `${prefix}${key}`;
+    this.redis = createRedis(config.redis, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: config.rateLimits.redisTimeoutMs,
       lazyConnect: false,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
+      retryStrategy: (times: number) => Math.min(times * 200, 2000),
     });
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('rmConsume', { numberOfKeys: 1, lua: SCRIPT });
@@ -76,7 +81,7 @@ export class RateLimiter implements OnModuleInit, OnModuleDestroy {
         this.redis as unknown as {
           rmConsume(k: string, w: number, c: number): Promise<[number, number]>;
         }
-      ).rmConsume(this.prefix + key, windowMs, cost);
+      ).rmConsume(this.key(key), windowMs, cost);
       return { hits, resetMs: ttl > 0 ? ttl : windowMs };
     } catch (error) {
       this.openUntil = Date.now() + 1000;
@@ -89,7 +94,7 @@ export class RateLimiter implements OnModuleInit, OnModuleDestroy {
   async peek(key: string): Promise<number | null> {
     if (Date.now() < this.openUntil) return null;
     try {
-      const value = await this.redis.get(this.prefix + key);
+      const value = await this.redis.get(this.key(key));
       return value ? Number(value) : 0;
     } catch {
       this.openUntil = Date.now() + 1000;
