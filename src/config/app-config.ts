@@ -38,7 +38,7 @@ export interface AppConfig {
     queuePrefix: string;
     /**
      * REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster (ioredis Cluster, hash-tagged keys; see
-     * docs/scaling-redis-cluster.draft.md). Null: the one Redis of REDIS_URL.
+     * docs/scaling.md). Null: the one Redis of REDIS_URL.
      */
     clusterNodes: { host: string; port: number }[] | null;
   };
