@@ -36,6 +36,35 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
   ],
 ];
 
+/** Each function as the migration before this one left it: [migration, file, sha256]. */
+const PREVIOUS: [migration: string, file: string, sha256: string][] = [
+  [
+    'Migration20261206150000_tracing',
+    'platform/queues/sql/rm_relay_claim.sql',
+    '3cdf2aca80a8faacfda80820ee8cb54af3506bc5611a3024af949ececc0fa722',
+  ],
+  [
+    'Migration20261206120000_event_stream',
+    'platform/queues/sql/rm_events_claim.sql',
+    'b6d6650e284920cdb67ce5d2588f895dc4e089791bba3d5c5067298a5fbb4fd4',
+  ],
+  [
+    'Migration20261206120000_event_stream',
+    'platform/queues/sql/rm_relay_due.sql',
+    '9e5e8e1bcf849137b2f6522e1cdcf4098e938cc5e7d0c5c6cefe1f3d56ef2ac6',
+  ],
+  [
+    'Migration20261206100000_sql_home',
+    'platform/queues/sql/rm_relay_prune.sql',
+    'fbea265c06d07c92b38d4e685df18f6efe6dfd690bc2f214401c368699efcfed',
+  ],
+  [
+    'Migration20261206160000_webhook_throughput',
+    'webhooks/sql/rm_relay_claim_deliveries.sql',
+    '7a073f36f626448c5babd53498d20109ebc3d4425561b97ff0e5159a5b4bef5e',
+  ],
+];
+
 /** Each table's keys, before and after: [constraint, old definition, new definition]. */
 const KEYS: [table: string, constraint: string, before: string, after: string][] = [
   ['message_threads', 'message_threads_pkey', 'primary key (id)', 'primary key (org_id, id)'],
@@ -151,41 +180,8 @@ export class Migration20261206220000_distribution_keys extends Migration {
 
   override down(): void {
     this.addSql(`revoke select (org_id) on webhook_endpoints from rm_relay`);
-    this.addSql(
-      functionSql(
-        'Migration20261206150000_tracing',
-        'platform/queues/sql/rm_relay_claim.sql',
-        '3cdf2aca80a8faacfda80820ee8cb54af3506bc5611a3024af949ececc0fa722',
-      ),
-    );
-    this.addSql(
-      functionSql(
-        'Migration20261206120000_event_stream',
-        'platform/queues/sql/rm_events_claim.sql',
-        'b6d6650e284920cdb67ce5d2588f895dc4e089791bba3d5c5067298a5fbb4fd4',
-      ),
-    );
-    this.addSql(
-      functionSql(
-        'Migration20261206120000_event_stream',
-        'platform/queues/sql/rm_relay_due.sql',
-        '9e5e8e1bcf849137b2f6522e1cdcf4098e938cc5e7d0c5c6cefe1f3d56ef2ac6',
-      ),
-    );
-    this.addSql(
-      functionSql(
-        'Migration20261206100000_sql_home',
-        'platform/queues/sql/rm_relay_prune.sql',
-        'fbea265c06d07c92b38d4e685df18f6efe6dfd690bc2f214401c368699efcfed',
-      ),
-    );
-    this.addSql(
-      functionSql(
-        'Migration20261206160000_webhook_throughput',
-        'webhooks/sql/rm_relay_claim_deliveries.sql',
-        '7a073f36f626448c5babd53498d20109ebc3d4425561b97ff0e5159a5b4bef5e',
-      ),
-    );
+    for (const [migration, file, sha256] of PREVIOUS)
+      this.addSql(functionSql(migration, file, sha256));
     this.addSql(`drop index ${DELIVERY_LOG_INDEX}`);
     this.addSql(
       `create index ${DELIVERY_LOG_INDEX} on webhook_deliveries (endpoint_id, created_at desc, id desc)`,
