@@ -148,7 +148,7 @@ export const MessageQueries = {
     };
   },
 
-  /** The statement inside rm_api_unread_count (its query plan is checked from here). */
+  /** The unread count as rm_api_unread_count computes it, bare (the bench's own floor runs it). */
   unreadCount(orgId: string, userId: string): SqlQuery {
     return {
       sql: `select coalesce(sum(unread_count), 0)::int as total, count(*)::int as threads

@@ -4,7 +4,7 @@ import { MessageQueries, ThreadQueries } from '../../src/conversations/conversat
 import type { ViewerContext } from '../../src/conversations/conversations.rows';
 import type { SqlQuery } from '../../src/platform/tenancy/db.service';
 import { urlFor } from '../support/env';
-import { explainAsApp, seqScansOn } from '../support/explain';
+import { explainAsApp, explainNestedAsApp, planNodes, seqScansOn } from '../support/explain';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const USERS = 400;
@@ -178,4 +178,42 @@ describe('the hot queries are index-backed (100k messages)', () => {
       await client.end();
     }
   });
+  // The routes that are one function (rm_api_…): every statement they run inside PostgreSQL.
+  const entry = () => [org, userId, null, null, false, null, null];
+  const functionCases: [string, () => [string, unknown[]], string[]][] = [
+    [
+      'rm_api_unread_count',
+      () => [`select * from rm_api_unread_count(?, ?, ?, ?, ?, ?, ?)`, entry()],
+      ['thread_participants_unread_idx'],
+    ],
+    [
+      'rm_api_send_message',
+      () => [
+        `select * from rm_api_send_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [...entry(), threadId, 'Planned, then rolled back', null, Buffer.alloc(32), false],
+      ],
+      ['message_threads_pkey', 'thread_participants_pkey', 'messages_thread_seq_key'],
+    ],
+  ];
+
+  it.each(functionCases)(
+    '%s runs no sequential scan on messages, thread_participants or message_reads (auto_explain)',
+    async (_name, build, expected) => {
+      const [sql, params] = build();
+      const plans = await explainNestedAsApp(t.database, sql, params);
+      // The function's own statements, the call itself and what it calls (rm_enter_tenant…).
+      expect(plans.length).toBeGreaterThan(2);
+      const scans = plans.flatMap((plan) =>
+        seqScansOn(plan, ['messages', 'thread_participants', 'message_reads']),
+      );
+      expect(scans).toEqual([]);
+      const indexes = new Set(
+        plans
+          .flatMap(planNodes)
+          .map((n) => n['Index Name'])
+          .filter(Boolean),
+      );
+      expect([...indexes]).toEqual(expect.arrayContaining(expected));
+    },
+  );
 });

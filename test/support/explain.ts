@@ -53,3 +53,43 @@ export async function explainAsApp(
     await client.end();
   }
 }
+
+/**
+ * The plans of every statement a function call runs inside PostgreSQL (auto_explain with nested
+ * statements, its output sent to this client as notices), as the app role: the way to check
+ * the statements of a route that is one function (rm_api_…), which EXPLAIN of the call cannot
+ * show. Run in a transaction that is rolled back, so a write leaves nothing behind.
+ */
+export async function explainNestedAsApp(
+  database: string,
+  sql: string,
+  params: unknown[],
+): Promise<PlanNode[]> {
+  const client = new Client({ connectionString: urlFor(database) });
+  await client.connect();
+  const plans: PlanNode[] = [];
+  client.on('notice', (notice) => {
+    const text = notice.message ?? '';
+    const start = text.indexOf('{');
+    if (text.includes('plan:') && start >= 0)
+      plans.push((JSON.parse(text.slice(start)) as { Plan: PlanNode }).Plan);
+  });
+  try {
+    // Loading the module needs the owner (a superuser here); the call then runs as the app role.
+    await client.query(`load 'auto_explain'`);
+    for (const setting of [
+      'auto_explain.log_min_duration = 0',
+      'auto_explain.log_nested_statements = on',
+      "auto_explain.log_level = 'notice'",
+      "auto_explain.log_format = 'json'",
+    ])
+      await client.query(`set ${setting}`);
+    await client.query('begin');
+    await client.query('set local role rm_app');
+    await client.query(positional(sql), params);
+    return plans;
+  } finally {
+    await client.query('rollback').catch(() => undefined);
+    await client.end();
+  }
+}
