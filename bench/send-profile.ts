@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { explainNestedStatements } from './auto-explain';
 
 /**
  * Where a send's time goes inside PostgreSQL (issue 17, item 2): N calls of rm_api_send_message
@@ -30,30 +31,7 @@ async function main(): Promise<void> {
       order by random() limit $1`,
     [n],
   );
-  const totals = new Map<string, Totals>();
-  client.on('notice', (notice) => {
-    const text = notice.message ?? '';
-    const start = text.indexOf('{');
-    if (!text.includes('plan:') || start < 0) return;
-    const entry = JSON.parse(text.slice(start)) as {
-      'Query Text': string;
-      Plan: { 'Actual Total Time': number };
-    };
-    const statement = entry['Query Text'].replace(/\s+/g, ' ').trim().slice(0, 100);
-    const total = totals.get(statement) ?? { calls: 0, ms: 0 };
-    total.calls++;
-    total.ms += entry.Plan['Actual Total Time'];
-    totals.set(statement, total);
-  });
-  await client.query(`load 'auto_explain'`);
-  for (const setting of [
-    'auto_explain.log_min_duration = 0',
-    'auto_explain.log_nested_statements = on',
-    "auto_explain.log_level = 'notice'",
-    "auto_explain.log_format = 'json'",
-    'auto_explain.log_analyze = on',
-  ])
-    await client.query(`set ${setting}`);
+  const statements = await explainNestedStatements(client, { analyze: true });
   await client.query('set role rm_app');
   const started = Date.now();
   for (const s of senders) {
@@ -64,6 +42,14 @@ async function main(): Promise<void> {
     );
   }
   console.log(`${senders.length} sends in ${Date.now() - started} ms (instrumented)`);
+  const totals = new Map<string, Totals>();
+  for (const { text, plan } of statements) {
+    const statement = text.replace(/\s+/g, ' ').trim().slice(0, 100);
+    const total = totals.get(statement) ?? { calls: 0, ms: 0 };
+    total.calls++;
+    total.ms += plan['Actual Total Time'] ?? 0;
+    totals.set(statement, total);
+  }
   for (const [statement, t] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
     const perSend = (t.ms / senders.length).toFixed(3).padStart(7);
     const calls = (t.calls / senders.length).toFixed(1).padStart(4);

@@ -8,7 +8,7 @@ import type { Cluster } from 'ioredis';
 import type { AppConfig } from '../config/app-config';
 import { problemBody, problemFor } from '../platform/http/problem';
 import { markRateLimited } from '../platform/metrics/http-metrics';
-import { isCluster } from '../platform/queues/redis-connection';
+import { clusterStateOk, isCluster } from '../platform/queues/redis-connection';
 import { OperatorAuth } from './operator-auth';
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -77,14 +77,10 @@ export async function mountBullBoard(
  */
 async function redisReady(queue: Queue | undefined, cluster: boolean): Promise<boolean> {
   if (!queue) return true;
-  const timeout = <T>(value: T) =>
-    new Promise<T>((resolve) => setTimeout(resolve, 250, value).unref());
-  const client = await Promise.race([queue.client, timeout(null)]).catch(() => null);
+  const client = await Promise.race([
+    queue.client,
+    new Promise<null>((resolve) => setTimeout(resolve, 250, null).unref()),
+  ]).catch(() => null);
   if (client?.status !== 'ready') return false;
-  if (!cluster) return true;
-  const info = await Promise.race([
-    (client as unknown as Cluster).cluster('INFO'),
-    timeout(''),
-  ]).catch(() => '');
-  return /^cluster_state:ok\s*$/m.test(info);
+  return !cluster || clusterStateOk(client as unknown as Cluster, 250);
 }

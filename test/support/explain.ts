@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import type { SqlQuery } from '../../src/platform/tenancy/db.service';
+import { explainNestedStatements } from '../../bench/auto-explain';
 import { urlFor } from './env';
 
 export interface PlanNode {
@@ -67,27 +68,12 @@ export async function explainNestedAsApp(
 ): Promise<PlanNode[]> {
   const client = new Client({ connectionString: urlFor(database) });
   await client.connect();
-  const plans: PlanNode[] = [];
-  client.on('notice', (notice) => {
-    const text = notice.message ?? '';
-    const start = text.indexOf('{');
-    if (text.includes('plan:') && start >= 0)
-      plans.push((JSON.parse(text.slice(start)) as { Plan: PlanNode }).Plan);
-  });
   try {
-    // Loading the module needs the owner (a superuser here); the call then runs as the app role.
-    await client.query(`load 'auto_explain'`);
-    for (const setting of [
-      'auto_explain.log_min_duration = 0',
-      'auto_explain.log_nested_statements = on',
-      "auto_explain.log_level = 'notice'",
-      "auto_explain.log_format = 'json'",
-    ])
-      await client.query(`set ${setting}`);
+    const statements = await explainNestedStatements(client, { analyze: false });
     await client.query('begin');
     await client.query('set local role rm_app');
     await client.query(positional(sql), params);
-    return plans;
+    return statements.map((s) => s.plan as unknown as PlanNode);
   } finally {
     await client.query('rollback').catch(() => undefined);
     await client.end();

@@ -40,12 +40,18 @@ export function memberRoleRefusal(
   allowed: readonly PrincipalRole[] | undefined,
   role: PrincipalRole,
 ): string | null {
-  const memberRoles: readonly PrincipalRole[] | undefined = allowed?.filter((r) => r !== 'service');
-  if (!memberRoles?.length || memberRoles.includes(role)) return null;
-  return requiredRoles(memberRoles);
+  const roles = memberRoles(allowed);
+  if (!roles || roles.includes(role)) return null;
+  return requiredRoles(roles);
 }
 
-/** The refusal's text for a member whose role is not among the route's `memberRoles`. */
-export function requiredRoles(memberRoles: readonly PrincipalRole[]): string {
-  return `This action requires the role ${memberRoles.join(' or ')}.`;
+/** The member roles a route is restricted to, or null when every member role may call it. */
+export function memberRoles(allowed: readonly PrincipalRole[] | undefined): PrincipalRole[] | null {
+  const roles = allowed?.filter((r) => r !== 'service');
+  return roles?.length ? roles : null;
+}
+
+/** The refusal's text for a member whose role is not among the route's member roles. */
+export function requiredRoles(roles: readonly PrincipalRole[]): string {
+  return `This action requires the role ${roles.join(' or ')}.`;
 }

@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import { PgPool, runPrepared } from '../database/pg-pool';
 import type Redis from 'ioredis';
+import type { Queue } from 'bullmq';
 import { JobProcessor, Processes, type JobHandlers } from './job-processor';
 import { CONSUMER_JOBS, type JobName } from './queue-catalogue';
 import { OutboxMetrics } from './outbox-metrics';
@@ -77,22 +78,11 @@ export class OutboxMaintenanceProcessor
       return;
     }
     void queue.client.then((client) => {
-      const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
       const onReady = async () => {
         await declare();
         // A sentinel key tells a Redis that lost its data (restarted empty, flushed) from one
         // that merely dropped the connection.
-        const fresh =
-          (await (client as unknown as Redis).set(sentinel, String(Date.now()), 'NX')) === 'OK';
-        if (fresh && this.sawRedis) {
-          await this.expedite();
-          // A relay transaction may have added jobs to the old Redis just before it died and
-          // committed only after the pass above (its next add waited for the new Redis, up to
-          // the 2 s add timeout): those events' work was not yet visible to it. A second pass
-          // once such transactions are over re-dispatches it (duplicates are harmless: the
-          // consumers' done-marks deduplicate).
-          setTimeout(() => void this.expedite().catch(() => undefined), EXPEDITE_AGAIN_MS).unref();
-        }
+        if ((await setSentinel(queue)) && this.sawRedis) await this.recover();
         this.sawRedis = true;
       };
       client.on('ready', () => void onReady().catch(() => undefined));
@@ -118,18 +108,15 @@ export class OutboxMaintenanceProcessor
       try {
         const lost = await Promise.allSettled(
           this.queues.all().map(async (queue) => {
-            const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
-            const client = (await queue.client) as unknown as Redis;
-            const fresh = (await client.set(sentinel, String(Date.now()), 'NX')) === 'OK';
-            const before = seen.has(sentinel);
-            seen.add(sentinel);
+            const fresh = await setSentinel(queue);
+            const before = seen.has(queue.name);
+            seen.add(queue.name);
             return fresh && before;
           }),
         );
         if (lost.some((result) => result.status === 'fulfilled' && result.value)) {
           await declare();
-          await this.expedite();
-          setTimeout(() => void this.expedite().catch(() => undefined), EXPEDITE_AGAIN_MS).unref();
+          await this.recover();
         }
       } finally {
         running = false;
@@ -138,6 +125,19 @@ export class OutboxMaintenanceProcessor
     void check().catch(() => undefined);
     this.sentinelTimer = setInterval(() => void check().catch(() => undefined), SENTINEL_CHECK_MS);
     this.sentinelTimer.unref();
+  }
+
+  /**
+   * After a Redis (or a cluster's master) lost its data: re-dispatches what it forgot, at once and
+   * again a little later. A relay transaction may have added jobs to the old Redis just before it
+   * died and committed only after the first pass (its next add waited for the new Redis, up to the
+   * 2 s add timeout): those events' work was not yet visible to it. The second pass, once such
+   * transactions are over, re-dispatches it (duplicates are harmless: the consumers' done-marks
+   * deduplicate).
+   */
+  private async recover(): Promise<void> {
+    await this.expedite();
+    setTimeout(() => void this.expedite().catch(() => undefined), EXPEDITE_AGAIN_MS).unref();
   }
 
   /** Re-dispatches at once what a Redis that lost its data forgot. */
@@ -192,4 +192,11 @@ export class OutboxMaintenanceProcessor
     });
     return (rows[0]?.pruned ?? 0) + (rows[0]?.streams ?? 0);
   }
+}
+
+/** Sets the queue's sentinel key if it is missing: true when it was (its Redis lost its data). */
+async function setSentinel(queue: Queue): Promise<boolean> {
+  const client = (await queue.client) as unknown as Redis;
+  const sentinel = `${queue.opts.prefix ?? 'bull'}:rm:sentinel`;
+  return (await client.set(sentinel, String(Date.now()), 'NX')) === 'OK';
 }

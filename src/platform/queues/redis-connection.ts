@@ -43,6 +43,27 @@ export function createRedis(redis: RedisConfig, options: RedisConnectOptions): R
   });
 }
 
+/**
+ * Whether a Redis Cluster serves every slot (`cluster_state:ok`), asked within `timeoutMs`: its
+ * connection stays up while a master is away, so only the cluster itself can tell. False when it
+ * does not answer in time.
+ */
+export async function clusterStateOk(cluster: Cluster, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, '');
+    timer.unref();
+  });
+  try {
+    const info = await Promise.race([cluster.cluster('INFO'), timeout]);
+    return /^cluster_state:ok\s*$/m.test(info);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether REDIS_CLUSTER_NODES names a Redis Cluster. */
 export function isCluster(redis: RedisConfig): boolean {
   return redis.clusterNodes !== null;

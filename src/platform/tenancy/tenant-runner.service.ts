@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
 import type { Principal, PrincipalRole } from '../auth/principal';
-import { memberRoleRefusal, requiredRoles } from '../auth/roles.guard';
+import { memberRoleRefusal, memberRoles, requiredRoles } from '../auth/roles.guard';
 import { PgPool } from '../database/pg-pool';
 import { Problems, ProblemError } from '../http/problem';
 import { currentTraceparent, traceparentStatement } from '../tracing/tracing';
@@ -42,13 +42,24 @@ type Literal = (value: string) => string;
  */
 export function beginAsMember(principal: Principal, jit: boolean, literal: Literal): string {
   const text = (value: string | null) => (value === null ? 'null' : literal(value));
-  // A stream ticket carries no claims: nothing to provision just in time, nothing to refresh.
-  const claims = !principal.ticket;
+  const claims = tokenClaims(principal, jit);
   return `BEGIN; select ${MEMBER_COLUMNS} from rm_enter_tenant(${text(principal.orgId)}::uuid, ${text(
     principal.userId,
-  )}::uuid, ${text(claims ? principal.name : null)}, ${text(claims ? principal.role : null)}, ${
-    jit && claims
-  })${traceparentStatement()}`;
+  )}::uuid, ${text(claims.name)}, ${text(claims.role)}, ${claims.jit})${traceparentStatement()}`;
+}
+
+/**
+ * What the tenant entry takes from the token: the name and role claims (refreshing the
+ * membership), and whether to provision it just in time. A stream ticket carries no claims:
+ * nothing to provision, nothing to refresh.
+ */
+function tokenClaims(principal: Principal, jit: boolean) {
+  const claims = !principal.ticket;
+  return {
+    name: claims ? principal.name : null,
+    role: claims ? principal.role : null,
+    jit: jit && claims,
+  };
 }
 
 export function beginInScope(scope: TenantScope, literal: Literal): string {
@@ -118,14 +129,14 @@ export class TenantRunner {
   ): Promise<{ tenant: Tenant; row: T }> {
     const orgId = memberOrg(principal);
     if (!orgId) throw serviceRefusal();
-    const roles = options.roles?.filter((r) => r !== 'service');
+    const claims = tokenClaims(principal, this.config.auth.jitProvisioning);
     const entry = [
       orgId,
       principal.userId,
-      principal.ticket ? null : principal.name,
-      principal.ticket ? null : principal.role,
-      this.config.auth.jitProvisioning && !principal.ticket,
-      roles?.length ? roles : null,
+      claims.name,
+      claims.role,
+      claims.jit,
+      memberRoles(options.roles),
       currentTraceparent(),
     ];
     const placeholders = [...entry, ...route.params].map(() => '?').join(', ');
@@ -184,7 +195,7 @@ function refusalOfMember(
         'Your membership in this organization is inactive.',
       );
     case 'role-refused':
-      return Problems.forbidden(requiredRoles((roles ?? []).filter((r) => r !== 'service')));
+      return Problems.forbidden(requiredRoles(memberRoles(roles) ?? []));
     default:
       return null;
   }
