@@ -3,23 +3,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { MessageQueries, ThreadQueries } from '../src/conversations/conversations.queries';
-import {
-  toViewerContext,
-  type ViewerContext,
-  type ViewerRow,
-} from '../src/conversations/conversations.rows';
 import { DEFAULT_MESSAGE_PAGE } from '../src/conversations/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
 import { requestHash } from '../src/conversations/idempotency';
-import type { SqlQuery } from '../src/platform/tenancy/db.service';
-import { appUrl, positional, withOwner } from './db';
-import { enterTenantQuery } from '../src/platform/tenancy/tenant-runner.service';
+import { positional, withOwner } from './db';
+import { routeStatement, type RouteCall } from '../src/platform/tenancy/tenant-runner.service';
 import type { PrincipalRole } from '../src/platform/auth/principal';
 import type { Fixtures } from './fixtures';
 
 export interface PlanSummary {
   name: string;
-  /** Planning is repeated on every call: the service sends no prepared statements. */
+  /** Planning time of the statement (0 for a route function: its statements are planned once). */
   planningMs: number;
   executionMs: number;
   /** Shared buffers hit + read by the whole statement. */
@@ -35,11 +29,13 @@ interface Subject {
 }
 
 /**
- * EXPLAIN (ANALYZE, BUFFERS) of every statement of the hot routes, as the app role inside a
- * tenant transaction (rolled back: the send really runs), against the worst cases of the data
- * set: the longest thread (page, `after`) and the member with the most threads (list, unread).
- * Each statement runs twice and the second (warm) plan is kept. Writes one text file per
- * statement under `dir` and returns the figures.
+ * The plans of every hot route's statement (each is one call of its rm_api_… function) with the
+ * statements it runs inside PostgreSQL (auto_explain: analyze, buffers, nested), as the app role,
+ * rolled back (the send really runs), against the worst cases of the data set: the longest thread
+ * (page, `after`) and the member with the most threads (list, unread). Each runs twice and the
+ * second (warm) run is kept. Writes one text file per route under `dir` and returns the figures
+ * (the call's duration and buffers, which include its inner statements; no planning time: the
+ * functions' statements are planned once per session).
  */
 export async function savePlans(
   ownerUrl: string,
@@ -69,39 +65,58 @@ export async function savePlans(
     };
   });
 
-  const client = new Client({ connectionString: appUrl(ownerUrl) });
+  // auto_explain needs a superuser to load; each statement then runs as the app role.
+  const client = new Client({ connectionString: ownerUrl });
   await client.connect();
+  const notices: string[] = [];
+  client.on('notice', (n) => {
+    if (n.message?.includes('plan:')) notices.push(n.message);
+  });
+  await client.query(`load 'auto_explain'`);
+  for (const setting of [
+    'auto_explain.log_min_duration = 0',
+    'auto_explain.log_nested_statements = on',
+    "auto_explain.log_level = 'notice'",
+    'auto_explain.log_analyze = on',
+    'auto_explain.log_buffers = on',
+    'auto_explain.log_timing = on',
+  ])
+    await client.query(`set ${setting}`);
+  await client.query('set role rm_app');
   const summaries: PlanSummary[] = [];
   try {
     const explain = async (
       name: string,
       description: string,
       subject: Subject,
-      query: SqlQuery,
+      route: RouteCall,
     ): Promise<void> => {
-      let text = '';
+      const principal = {
+        orgId: subject.orgId,
+        userId: subject.userId,
+        name: subject.name,
+        role: subject.role as PrincipalRole,
+      };
+      const query = routeStatement(principal, true, undefined, null, route);
+      let plans: string[] = [];
       for (let i = 0; i < 2; i++) {
+        notices.length = 0;
         await client.query('begin');
         try {
-          await client.query(
-            `select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)`,
-            [subject.orgId, subject.userId],
-          );
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-            `explain (analyze, buffers) ${positional(query.sql)}`,
-            query.params,
-          );
-          text = rows.map((r) => r['QUERY PLAN']).join('\n');
+          await client.query(positional(query.sql), query.params);
         } finally {
           await client.query('rollback');
         }
+        plans = [...notices];
       }
-      const executionMs = Number(/Execution Time: ([\d.]+) ms/.exec(text)?.[1] ?? NaN);
-      const planningMs = Number(/Planning Time: ([\d.]+) ms/.exec(text)?.[1] ?? NaN);
-      const top = /Buffers: shared((?: \w+=\d+)+)/.exec(text)?.[1] ?? '';
+      // The last notice is the call itself (its duration and buffers include the statements it
+      // ran); the others are the statements inside the functions, in the order they finished.
+      const outer = plans[plans.length - 1] ?? '';
+      const executionMs = Number(/duration: ([\d.]+) ms/.exec(outer)?.[1] ?? NaN);
+      const top = /Buffers: shared((?: \w+=\d+)+)/.exec(outer)?.[1] ?? '';
       const buffers = [...top.matchAll(/(hit|read)=(\d+)/g)].reduce((s, m) => s + Number(m[2]), 0);
-      const seqScans = [...text.matchAll(/Seq Scan on (\w+)/g)].map((m) => m[1]);
-      summaries.push({ name, planningMs, executionMs, buffers, seqScans });
+      const seqScans = plans.flatMap((t) => [...t.matchAll(/Seq Scan on (\w+)/g)].map((m) => m[1]));
+      summaries.push({ name, planningMs: 0, executionMs, buffers, seqScans });
       const params = JSON.stringify(
         query.params.map((p) => (Buffer.isBuffer(p) ? `\\x${p.toString('hex')}` : p)),
       );
@@ -110,92 +125,55 @@ export async function savePlans(
         [
           `-- ${name}: ${description}`,
           `-- data set: ${label}`,
-          `-- run as rm_app in a transaction with app.org_id set; second (warm) run of two`,
+          `-- run as rm_app outside BEGIN (one statement, as the route runs it), then rolled back;`,
+          `-- auto_explain (analyze, buffers, nested statements); second (warm) run of two`,
           '',
           query.sql.replace(/\n\s*\n/g, '\n').trim(),
           '',
           `-- parameters: ${params}`,
           '',
-          text,
-          '',
+          ...plans.map((t) => t.trim() + '\n'),
         ].join('\n'),
       );
     };
 
     const { reader, lister } = subjects;
-    const [ctxRow] = (
-      await withTenant(client, reader, MessageQueries.viewer(heavy.threadId, reader.userId))
-    ).rows as ViewerRow[];
-    const ctx = toContext(ctxRow, reader);
     await explain(
-      'enter-tenant',
-      'first statement of every request (TenantRunner.runAsMember)',
+      'thread-view',
+      `thread page (rm_api_thread_view: the thread and its latest ${DEFAULT_MESSAGE_PAGE} + 1 messages), longest thread`,
       reader,
-      enterTenantQuery(
-        {
-          orgId: reader.orgId,
-          userId: reader.userId,
-          name: reader.name,
-          role: reader.role as PrincipalRole,
-        },
-        true,
-      ),
-    );
-    await explain(
-      'viewer',
-      'after: the viewer context (MessageQueries.viewer), longest thread',
-      reader,
-      MessageQueries.viewer(heavy.threadId, reader.userId),
-    );
-    await explain(
-      'thread-one',
-      'thread page: the thread row with its preview and viewer state (ThreadQueries.one), longest thread',
-      reader,
-      ThreadQueries.one(heavy.threadId, reader.userId),
-    );
-    await explain(
-      'page-latest',
-      `thread page: the latest ${DEFAULT_MESSAGE_PAGE} + 1 messages (MessageQueries.page), longest thread`,
-      reader,
-      MessageQueries.page(ctx, {}, DEFAULT_MESSAGE_PAGE + 1),
+      MessageQueries.threadView(heavy.threadId, DEFAULT_MESSAGE_PAGE + 1),
     );
     if (subjects.afterId) {
-      const cursor = MessageQueries.visibleSeq(ctx, subjects.afterId);
-      await explain(
-        'visible-seq',
-        'after: the cursor message (MessagesRepository.visibleSeq)',
-        reader,
-        cursor,
-      );
       await explain(
         'page-after',
-        `after: the messages after a recent one (MessageQueries.page, limit ${DEFAULT_MESSAGE_PAGE}), longest thread`,
+        `after: the messages after a recent one (rm_api_message_page, limit ${DEFAULT_MESSAGE_PAGE}), longest thread`,
         reader,
-        MessageQueries.page(
-          ctx,
-          { afterSeq: Math.max(heavy.messages - 3, 1) },
+        MessageQueries.messagePage(
+          heavy.threadId,
+          { after: subjects.afterId },
           DEFAULT_MESSAGE_PAGE,
         ),
       );
     }
     await explain(
       'thread-list',
-      `thread list: first page (ThreadQueries.list, limit ${pageLimit(undefined) + 1}), member with the most threads`,
+      `thread list: first page (rm_api_thread_list, limit ${pageLimit(undefined) + 1}), member with the most threads`,
       lister,
-      ThreadQueries.list(lister.orgId, lister.userId, pageLimit(undefined) + 1, null),
+      ThreadQueries.list(null, pageLimit(undefined) + 1),
     );
     await explain(
       'unread-count',
-      'unread count (MessageQueries.unreadCount), member with the most threads',
+      'unread count (rm_api_unread_count), member with the most threads',
       lister,
-      MessageQueries.unreadCount(lister.orgId, lister.userId),
+      MessageQueries.unreadCountAs(),
     );
     const body = 'Plan check: is the elevator fixed?';
     await explain(
       'send',
-      'send (rm_send_message, one call: idempotency, lock, insert, participants, outbox); rolled back',
+      'send (rm_api_send_message: the tenant entry, then rm_send_message: idempotency, lock, insert, participants, outbox); rolled back',
       reader,
-      MessageQueries.send({
+      MessageQueries.sendAs({
         threadId: heavy.threadId,
         senderId: reader.userId,
         body,
@@ -208,24 +186,4 @@ export async function savePlans(
     await client.end();
   }
   return summaries;
-}
-
-async function withTenant(client: Client, subject: Subject, query: SqlQuery) {
-  await client.query('begin');
-  try {
-    await client.query(`select set_config('app.org_id', $1, true)`, [subject.orgId]);
-    return await client.query(positional(query.sql), query.params);
-  } finally {
-    await client.query('rollback');
-  }
-}
-
-function toContext(row: ViewerRow, me: Subject): ViewerContext {
-  return toViewerContext(row, {
-    userId: me.userId,
-    displayName: me.name,
-    role: me.role as 'resident',
-    readReceipts: true,
-    receiptsSince: new Date(0),
-  });
 }

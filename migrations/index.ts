@@ -13,6 +13,7 @@ import { Migration20261206150000_tracing } from './Migration20261206150000_traci
 import { Migration20261206160000_webhook_throughput } from './Migration20261206160000_webhook_throughput';
 import { Migration20261206220000_distribution_keys } from './Migration20261206220000_distribution_keys';
 import { Migration20261206230000_one_round_trip } from './Migration20261206230000_one_round_trip';
+import { Migration20261207000000_one_statement_reads } from './Migration20261207000000_one_statement_reads';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -48,5 +49,9 @@ export const migrationsList = [
   {
     name: 'Migration20261206230000_one_round_trip',
     class: Migration20261206230000_one_round_trip,
+  },
+  {
+    name: 'Migration20261207000000_one_statement_reads',
+    class: Migration20261207000000_one_statement_reads,
   },
 ];

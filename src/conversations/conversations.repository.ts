@@ -6,8 +6,6 @@ import {
   MessageQueries,
   messagesForViewers,
   SEEN_AT,
-  ThreadQueries,
-  type PageRange,
   type SendInput,
 } from './conversations.queries';
 import {
@@ -40,17 +38,6 @@ type ViewerMessageRow = MessageRow &
     meReceiptsSince: string;
   };
 
-type RawThreadRow = Omit<ThreadRow, 'lastMessage'> & {
-  mId: string | null;
-  mSeq: number | null;
-  mSender: string | null;
-  mBody: string | null;
-  mClientId: string | null;
-  mCreatedAt: string | null;
-  mDeletedAt: string | null;
-  mSeenAt: string | null;
-};
-
 /** Conversations in the database: the queries of conversations.queries.ts and the sql/ functions. */
 @Injectable()
 export class ConversationsRepository {
@@ -68,34 +55,13 @@ export class ConversationsRepository {
     return row!;
   }
 
-  async list(
-    orgId: string,
-    userId: string,
-    limit: number,
-    after: [activityKey: string, threadId: string] | null,
-  ): Promise<ThreadRow[]> {
-    const rows = await this.db.run<RawThreadRow>(ThreadQueries.list(orgId, userId, limit, after));
-    return rows.map(unpack);
-  }
-
+  /** One thread as the viewer sees it (rm_thread_rows); null when they take no part in it. */
   async one(threadId: string, userId: string): Promise<ThreadRow | null> {
-    const [row] = await this.db.run<RawThreadRow>(ThreadQueries.one(threadId, userId));
-    return row ? unpack(row) : null;
-  }
-
-  async viewer(threadId: string, viewer: ParticipantView): Promise<ViewerContext | null> {
-    const [row] = await this.db.run<ViewerRow>(MessageQueries.viewer(threadId, viewer.userId));
-    return row ? toViewerContext(row, viewer) : null;
-  }
-
-  /** The seq of a message the viewer can see in this thread, or null. */
-  async visibleSeq(ctx: ViewerContext, messageId: string): Promise<number | null> {
-    const [row] = await this.db.run<{ seq: number }>(MessageQueries.visibleSeq(ctx, messageId));
-    return row?.seq ?? null;
-  }
-
-  page(ctx: ViewerContext, range: PageRange, limit: number): Promise<MessageRow[]> {
-    return this.db.run<MessageRow>(MessageQueries.page(ctx, range, limit));
+    const row = await this.db.one<{ thread: ThreadRow | null }>(
+      `select rm_thread_rows(?, array[?::uuid]) -> 0 as thread`,
+      [userId, threadId],
+    );
+    return row?.thread ?? null;
   }
 
   async byId(ctx: ViewerContext, messageId: string): Promise<MessageRow | null> {
@@ -205,24 +171,4 @@ export class ConversationsRepository {
     for (const r of rows) counts.set(r.userId, { total: r.total, threads: r.threads });
     return counts;
   }
-}
-
-function unpack(row: RawThreadRow): ThreadRow {
-  const { mId, mSeq, mSender, mBody, mClientId, mCreatedAt, mDeletedAt, mSeenAt, ...thread } = row;
-  return {
-    ...thread,
-    lastMessage: mId
-      ? {
-          id: mId,
-          threadId: row.id,
-          seq: mSeq!,
-          senderId: mSender!,
-          body: mBody,
-          clientMessageId: mClientId,
-          createdAt: mCreatedAt!,
-          deletedAt: mDeletedAt,
-          seenAt: mSeenAt,
-        }
-      : null,
-  };
 }

@@ -1,22 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import { cursorList, type Page, type PageQuery } from '../platform/http/pagination';
+import {
+  decodeCursor,
+  pageLimit,
+  toPage,
+  type Page,
+  type PageQuery,
+} from '../platform/http/pagination';
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
 import type { Principal } from '../platform/auth/principal';
 import type { Tenant } from '../platform/tenancy/tenant-context';
-import { RouteRefused, TenantRunner } from '../platform/tenancy/tenant-runner.service';
+import {
+  RouteRefused,
+  TenantRunner,
+  type RouteCall,
+} from '../platform/tenancy/tenant-runner.service';
 import { ConversationProblems as P } from './conversations.problems';
 import { ConversationsRepository, type ThreadParticipantRow } from './conversations.repository';
 import {
   participantOf,
   toViewerContext,
+  type MessageRow,
   type ParticipantView,
   type SendResult,
   type SendStatus,
+  type ThreadRow,
   type ViewerContext,
 } from './conversations.rows';
-import { MessageQueries, type SendInput as SendRequest } from './conversations.queries';
+import {
+  MessageQueries,
+  ThreadQueries,
+  type SendInput as SendRequest,
+} from './conversations.queries';
 import { toMessageResponse } from './dto/message.mapper';
 import type {
   MessagePageResponse,
@@ -87,25 +103,44 @@ export class ConversationsService {
     };
   }
 
-  list(tenant: Tenant, query: PageQuery): Promise<Page<ThreadResponse>> {
+  /**
+   * GET …/threads: the tenant entry and a page of the caller's threads as one statement
+   * (rm_api_thread_list: one round trip, the rows built by PostgreSQL).
+   */
+  async listAs(principal: Principal, query: PageQuery): Promise<Page<ThreadResponse>> {
+    const limit = pageLimit(query.limit);
+    const after = query.cursor ? decodeCursor<ListKey>(query.cursor, LIST_CURSOR) : null;
+    const { tenant, row } = await this.runner.callAsMember<{ threads: ThreadRow[] }>(
+      principal,
+      ThreadQueries.list(after, limit + 1),
+    );
     const me = participantOf(tenant);
-    return cursorList(
-      query,
-      ['timestamp', 'uuid'],
-      (limit, after: [string, string] | null) =>
-        this.repo.list(tenant.orgId, tenant.userId, limit, after),
-      (row) => toThreadResponse(row, me),
-      (row): [string, string] => [row.activityKey, row.id],
+    return toPage(
+      row.threads,
+      limit,
+      (thread) => toThreadResponse(thread, me),
+      (thread): ListKey => [thread.activityKey, thread.id],
     );
   }
 
-  async view(tenant: Tenant, threadId: string, limit?: number): Promise<ThreadViewResponse> {
-    const row = await this.repo.one(threadId, tenant.userId);
-    if (!row) throw P.threadNotFound();
+  /**
+   * GET …/threads/:id: the tenant entry, the thread and its latest page as one statement
+   * (rm_api_thread_view).
+   */
+  async viewAs(
+    principal: Principal,
+    threadId: string,
+    limit?: number,
+  ): Promise<ThreadViewResponse> {
+    const size = limit ?? DEFAULT_MESSAGE_PAGE;
+    const { tenant, row } = await this.readRoute(
+      principal,
+      MessageQueries.threadView(threadId, size + 1),
+    );
     const me = participantOf(tenant);
     return {
-      thread: toThreadResponse(row, me),
-      messages: await this.page(toViewerContext(row, me), { limit }),
+      thread: toThreadResponse(row.thread, me),
+      messages: cutPage(toViewerContext(row.thread, me), row.messages, size, false),
     };
   }
 
@@ -113,17 +148,41 @@ export class ConversationsService {
 
   /** The thread as the caller sees it; 404 when they are not a participant (or it does not exist). */
   async context(tenant: Tenant, threadId: string): Promise<ViewerContext> {
-    const ctx = await this.repo.viewer(threadId, participantOf(tenant));
-    if (!ctx) throw P.threadNotFound();
-    return ctx;
+    const row = await this.repo.one(threadId, tenant.userId);
+    if (!row) throw P.threadNotFound();
+    return toViewerContext(row, participantOf(tenant));
   }
 
-  async messages(
-    tenant: Tenant,
+  /**
+   * GET …/threads/:id/messages: the tenant entry, the cursor and the page as one statement
+   * (rm_api_message_page).
+   */
+  async messagesAs(
+    principal: Principal,
     threadId: string,
     query: MessagesQuery,
   ): Promise<MessagePageResponse> {
-    return this.page(await this.context(tenant, threadId), query);
+    if (query.before && query.after) throw P.beforeAndAfter();
+    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
+    const after = query.after !== undefined;
+    const { tenant, row } = await this.readRoute(
+      principal,
+      MessageQueries.messagePage(threadId, query, after ? limit : limit + 1),
+    );
+    return cutPage(toViewerContext(row.thread, participantOf(tenant)), row.messages, limit, after);
+  }
+
+  /** A read route that answers a thread and a page of its messages (their refusals mapped). */
+  private async readRoute(
+    principal: Principal,
+    route: RouteCall,
+  ): Promise<{ tenant: Tenant; row: { thread: ThreadRow; messages: MessageRow[] } }> {
+    try {
+      return await this.runner.callAsMember(principal, route);
+    } catch (error) {
+      if (!(error instanceof RouteRefused)) throw error;
+      throw pageRefusal(error.status);
+    }
   }
 
   /** A send inside the caller's transaction (a thread's first message, with its start). */
@@ -237,11 +296,10 @@ export class ConversationsService {
 
   /** GET …/unread-count: the tenant entry and the count as one statement (one round trip). */
   async unreadCountAs(principal: Principal): Promise<UnreadCountResponse> {
-    const { row } = await this.runner.callAsMember<UnreadCountResponse>(principal, {
-      fn: 'rm_api_unread_count',
-      params: [],
-      columns: 'total, threads',
-    });
+    const { row } = await this.runner.callAsMember<UnreadCountResponse>(
+      principal,
+      MessageQueries.unreadCountAs(),
+    );
     return { total: row.total, threads: row.threads };
   }
 
@@ -283,35 +341,6 @@ export class ConversationsService {
 
   // ---- internals --------------------------------------------------------------------------
 
-  private async page(ctx: ViewerContext, query: MessagesQuery): Promise<MessagePageResponse> {
-    if (query.before && query.after) throw P.beforeAndAfter();
-    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
-    if (query.after) {
-      const afterSeq = await this.cursorSeq(ctx, query.after, 'after');
-      const rows = await this.repo.page(ctx, { afterSeq }, limit);
-      // The `after` message itself is older and visible, so a non-empty page has older messages.
-      return { data: rows.map((r) => toMessageResponse(r, ctx)), nextCursor: rows[0]?.id ?? null };
-    }
-    const beforeSeq = query.before ? await this.cursorSeq(ctx, query.before, 'before') : undefined;
-    const rows = await this.repo.page(ctx, { beforeSeq }, limit + 1);
-    const more = rows.length > limit;
-    const page = (more ? rows.slice(0, limit) : rows).reverse();
-    return {
-      data: page.map((r) => toMessageResponse(r, ctx)),
-      nextCursor: more ? page[0].id : null,
-    };
-  }
-
-  private async cursorSeq(
-    ctx: ViewerContext,
-    id: string,
-    field: 'before' | 'after',
-  ): Promise<number> {
-    const seq = await this.repo.visibleSeq(ctx, id);
-    if (seq === null) throw field === 'before' ? P.beforeNotVisible() : P.afterNotVisible();
-    return seq;
-  }
-
   /**
    * The thread a key was already used in by this sender, when that thread is with `recipientId`;
    * a key used in a thread with someone else is a conflict (422). Null when the key is new.
@@ -348,6 +377,44 @@ const SEND_REFUSALS: Record<Exclude<SendStatus, 'created' | 'repeat'>, () => Err
   'blocked-by-you': () => P.blockedByYou(),
   'recipient-inactive': () => P.recipientInactive(),
 };
+
+/** The problem of each refused read of a page. */
+const PAGE_REFUSALS: Record<string, () => Error> = {
+  'thread-not-found': () => P.threadNotFound(),
+  'before-not-visible': () => P.beforeNotVisible(),
+  'after-not-visible': () => P.afterNotVisible(),
+};
+
+function pageRefusal(status: string): Error {
+  const problem = PAGE_REFUSALS[status] as (() => Error) | undefined;
+  return problem ? problem() : new Error(`unexpected page refusal ${status}`);
+}
+
+type ListKey = [activityKey: string, threadId: string];
+const LIST_CURSOR = ['timestamp', 'uuid'] as const;
+
+/**
+ * A page as the API answers it, from rows in the order PostgreSQL chose them: after a cursor,
+ * oldest first (`limit` rows); otherwise newest first (`limit` + 1 rows, the extra one telling
+ * that older messages exist). Always chronological; `nextCursor` is the id to pass as `before`.
+ */
+function cutPage(
+  ctx: ViewerContext,
+  rows: MessageRow[],
+  limit: number,
+  after: boolean,
+): MessagePageResponse {
+  if (after) {
+    // The `after` message itself is older and visible, so a non-empty page has older messages.
+    return { data: rows.map((r) => toMessageResponse(r, ctx)), nextCursor: rows[0]?.id ?? null };
+  }
+  const more = rows.length > limit;
+  const page = (more ? rows.slice(0, limit) : rows).reverse();
+  return {
+    data: page.map((r) => toMessageResponse(r, ctx)),
+    nextCursor: more ? page[0].id : null,
+  };
+}
 
 function sendRefusal(status: string): Error {
   const problem = SEND_REFUSALS[status as keyof typeof SEND_REFUSALS] as (() => Error) | undefined;

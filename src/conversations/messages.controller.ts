@@ -48,12 +48,14 @@ export class MessagesController {
     params: THREAD_ID,
     problems: [400, P.beforeAndAfter, P.beforeNotVisible, P.afterNotVisible, P.threadNotFound],
   })
+  // One round trip: the tenant entry, the cursor and the page are one statement.
+  @OwnTransactions()
   page(
-    @CurrentTenant() tenant: Tenant,
+    @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
     @Query() query: MessagesQuery,
   ): Promise<MessagePageResponse> {
-    return this.conversations.messages(tenant, threadId, query);
+    return this.conversations.messagesAs(principal, threadId, query);
   }
 
   @Post('threads/:id/messages')

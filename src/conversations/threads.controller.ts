@@ -5,7 +5,10 @@ import { ApiMemberRoute, invalidField } from '../platform/http/api-docs';
 import { UuidParam } from '../platform/http/decorators';
 import { Endpoint } from '../platform/http/endpoint';
 import { PageQuery, type Page } from '../platform/http/pagination';
+import { CurrentPrincipal } from '../platform/auth/decorators';
+import type { Principal } from '../platform/auth/principal';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
+import { OwnTransactions } from '../platform/tenancy/own-transactions.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P, SEND_PROBLEMS } from './conversations.problems';
 import { ConversationsService } from './conversations.service';
@@ -45,8 +48,13 @@ export class ThreadsController {
       'WyIyMDI2LTExLTI2VDE0OjAyOjU1LjEyMDAwMFoiLCIwMWEyMTgyNi00MTU0LTdjM2UtOGE0MS01YjBkMmU2ZjljMTgiXQ',
     problems: [400],
   })
-  list(@CurrentTenant() tenant: Tenant, @Query() query: PageQuery): Promise<Page<ThreadResponse>> {
-    return this.conversations.list(tenant, query);
+  // One round trip: the tenant entry and the page of threads are one statement.
+  @OwnTransactions()
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: PageQuery,
+  ): Promise<Page<ThreadResponse>> {
+    return this.conversations.listAs(principal, query);
   }
 
   @Post()
@@ -111,11 +119,13 @@ export class ThreadsController {
     params: THREAD_ID,
     problems: [P.threadNotFound],
   })
+  // One round trip: the tenant entry, the thread and its page are one statement.
+  @OwnTransactions()
   view(
-    @CurrentTenant() tenant: Tenant,
+    @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
     @Query() query: MessageLimitQuery,
   ): Promise<ThreadViewResponse> {
-    return this.conversations.view(tenant, threadId, query.limit);
+    return this.conversations.viewAs(principal, threadId, query.limit);
   }
 }

@@ -163,7 +163,7 @@ describe('bench harness (smoke)', () => {
       const files = readdirSync(join(dir, 'plans', label));
       expect(files).toEqual(
         expect.arrayContaining([
-          'page-latest.txt',
+          'thread-view.txt',
           'thread-list.txt',
           'unread-count.txt',
           'send.txt',

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { MessageQueries, ThreadQueries } from '../../src/conversations/conversations.queries';
-import type { ViewerContext } from '../../src/conversations/conversations.rows';
-import type { SqlQuery } from '../../src/platform/tenancy/db.service';
+import type { Principal } from '../../src/platform/auth/principal';
+import { routeStatement, type RouteCall } from '../../src/platform/tenancy/tenant-runner.service';
 import { urlFor } from '../support/env';
 import { explainAsApp, explainNestedAsApp, planNodes, seqScansOn } from '../support/explain';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -69,6 +69,8 @@ describe('the hot queries are index-backed (100k messages)', () => {
   let otherId: string;
   let threadId: string;
   let activityKey: string;
+  let beforeId: string;
+  let afterId: string;
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -100,86 +102,69 @@ describe('the hot queries are index-backed (100k messages)', () => {
     } finally {
       await owner.end();
     }
+    beforeId = await messageId(30);
+    afterId = await messageId(10);
   }, 120_000);
   afterAll(() => t.close());
 
-  const ctx = (blocksOther: boolean): ViewerContext => {
-    const party = (id: string) => ({
-      userId: id,
-      displayName: 'Seed member',
-      role: 'resident' as const,
-      readReceipts: true,
-      receiptsSince: new Date(0),
-    });
-    return {
-      threadId,
-      kind: 'direct',
-      createdAt: new Date().toISOString(),
-      blocksOther,
-      lastReadSeq: PER_THREAD - 10,
-      lastVisibleSeq: PER_THREAD,
-      me: party(userId),
-      other: party(otherId),
-    };
-  };
+  it('the unread count has no sequential scan (the bare statement the bench floor also runs)', async () => {
+    const plan = await explainAsApp(t.database, org, MessageQueries.unreadCount(org, userId));
+    expect(seqScansOn(plan, ['messages', 'thread_participants', 'message_reads'])).toEqual([]);
+  });
 
-  const cases: [string, () => SqlQuery][] = [
-    ['the thread as a participant sees it', () => MessageQueries.viewer(threadId, userId)],
-    ['the latest page of a thread', () => MessageQueries.page(ctx(false), {}, 51)],
-    ['a page before a message', () => MessageQueries.page(ctx(false), { beforeSeq: 30 }, 51)],
-    [
-      'a page after a message (polling)',
-      () => MessageQueries.page(ctx(false), { afterSeq: 10 }, 50),
-    ],
-    ['a page while blocking the other', () => MessageQueries.page(ctx(true), {}, 51)],
-    ['the unread count', () => MessageQueries.unreadCount(org, userId)],
-    ['the first page of the thread list', () => ThreadQueries.list(org, userId, 21, null)],
-    [
-      'a later page of the thread list',
-      () => ThreadQueries.list(org, userId, 21, [activityKey, threadId]),
-    ],
-  ];
-
-  it.each(cases)(
-    '%s has no sequential scan on messages, thread_participants or message_reads',
-    async (_name, build) => {
-      const plan = await explainAsApp(t.database, org, build());
-      expect(seqScansOn(plan, ['messages', 'thread_participants', 'message_reads'])).toEqual([]);
-    },
-  );
-
-  it('explains the statements the service runs (they return rows for the seeded viewer)', async () => {
+  it('the route functions answer the seeded viewer (as the app role)', async () => {
     const client = new Client({
       connectionString: urlFor(t.database, { name: 'rm_app', password: 'rm_app' }),
     });
     await client.connect();
     try {
+      const call = async (route: RouteCall) => {
+        const q = routeStatement(member(), false, undefined, null, route);
+        let n = 0;
+        const sql = q.sql.replace(/\?/g, () => `$${++n}`);
+        return (await client.query(sql, q.params)).rows[0] as Record<string, unknown>;
+      };
+      const view = await call(MessageQueries.threadView(threadId, 51));
+      expect(view.thread).toEqual(expect.objectContaining({ id: threadId, otherId }));
+      expect(view.messages).toHaveLength(PER_THREAD);
+      const list = await call(ThreadQueries.list(null, 21));
+      // Each seeded member takes part in 2 × THREADS / USERS threads.
+      expect(list.threads).toHaveLength((2 * THREADS) / USERS);
+      expect((list.threads as { id: string }[])[0].id).toBe(threadId);
+      // Blocking the other hides their messages (every other one here).
       await client.query('begin');
       await client.query(`select set_config('app.org_id', $1, true)`, [org]);
-      const run = async (q: SqlQuery) => {
-        let n = 0;
-        return (
-          await client.query(
-            q.sql.replace(/\?/g, () => `$${++n}`),
-            q.params,
-          )
-        ).rows;
-      };
-      expect(await run(MessageQueries.page(ctx(false), {}, 51))).toHaveLength(PER_THREAD);
-      expect(await run(MessageQueries.page(ctx(true), {}, 51))).toHaveLength(PER_THREAD / 2);
-      expect(await run(MessageQueries.unreadCount(org, userId))).toEqual([
-        { total: expect.any(Number), threads: expect.any(Number) },
-      ]);
-      const list = await run(ThreadQueries.list(org, userId, 21, null));
-      expect(list.length).toBeGreaterThan(0);
-      expect(list[0]).toEqual(expect.objectContaining({ id: threadId }));
-    } finally {
+      const { rows } = await client.query<{ page: unknown[] }>(
+        `select rm_message_page($1, $2, $3, true, null, null, 51) as page`,
+        [threadId, userId, otherId],
+      );
+      expect(rows[0].page).toHaveLength(PER_THREAD / 2);
       await client.query('rollback');
+    } finally {
       await client.end();
     }
   });
+
   // The routes that are one function (rm_api_…): every statement they run inside PostgreSQL.
+  const member = (): Principal => ({ orgId: org, userId, role: 'resident', name: null });
   const entry = () => [org, userId, null, null, false, null, null];
+  const route = (call: RouteCall): [string, unknown[]] => {
+    const q = routeStatement(member(), false, undefined, null, call);
+    return [q.sql, q.params];
+  };
+  const messageId = async (seq: number) => {
+    const owner = new Client({ connectionString: urlFor(t.database) });
+    await owner.connect();
+    try {
+      const { rows } = await owner.query<{ id: string }>(
+        'select id from messages where thread_id = $1 and seq = $2',
+        [threadId, seq],
+      );
+      return rows[0].id;
+    } finally {
+      await owner.end();
+    }
+  };
   const functionCases: [string, () => [string, unknown[]], string[]][] = [
     [
       'rm_api_unread_count',
@@ -193,6 +178,31 @@ describe('the hot queries are index-backed (100k messages)', () => {
         [...entry(), threadId, 'Planned, then rolled back', null, Buffer.alloc(32), false],
       ],
       ['message_threads_pkey', 'thread_participants_pkey', 'messages_thread_seq_key'],
+    ],
+    [
+      'rm_api_thread_view',
+      () => route(MessageQueries.threadView(threadId, 51)),
+      ['thread_participants_pkey', 'messages_thread_seq_key', 'message_reads_pkey'],
+    ],
+    [
+      'rm_api_message_page (before a message)',
+      () => route(MessageQueries.messagePage(threadId, { before: beforeId }, 51)),
+      ['messages_pkey', 'messages_thread_seq_key', 'message_reads_pkey'],
+    ],
+    [
+      'rm_api_message_page (after a message: polling)',
+      () => route(MessageQueries.messagePage(threadId, { after: afterId }, 50)),
+      ['messages_pkey', 'messages_thread_seq_key', 'message_reads_pkey'],
+    ],
+    [
+      'rm_api_thread_list (first page)',
+      () => route(ThreadQueries.list(null, 21)),
+      ['thread_participants_list_idx', 'thread_participants_pkey', 'messages_thread_seq_key'],
+    ],
+    [
+      'rm_api_thread_list (a later page)',
+      () => route(ThreadQueries.list([activityKey, threadId], 21)),
+      ['thread_participants_list_idx', 'thread_participants_pkey'],
     ],
   ];
 

@@ -6,12 +6,23 @@ import { memberRoleRefusal, memberRoles, requiredRoles } from '../auth/roles.gua
 import { PgPool } from '../database/pg-pool';
 import { Problems, ProblemError } from '../http/problem';
 import { currentTraceparent, traceparentStatement } from '../tracing/tracing';
+import type { SqlQuery } from './db.service';
 import {
   TenantContext,
   type MemberSnapshot,
   type Tenant,
   type TenantScope,
 } from './tenant-context';
+
+/**
+ * A route that is one statement: a function `rm_api_…` taking the tenant entry's parameters, then
+ * `params`, and returning the member's columns, then `columns` (TenantRunner.callAsMember).
+ */
+export interface RouteCall {
+  fn: string;
+  params: unknown[];
+  columns: string;
+}
 
 export interface MemberRunOptions {
   /**
@@ -124,28 +135,17 @@ export class TenantRunner {
    */
   async callAsMember<T>(
     principal: Principal,
-    route: { fn: string; params: unknown[]; columns: string },
+    route: RouteCall,
     options: MemberRunOptions = {},
   ): Promise<{ tenant: Tenant; row: T }> {
     const orgId = memberOrg(principal);
     if (!orgId) throw serviceRefusal();
-    const claims = tokenClaims(principal, this.config.auth.jitProvisioning);
-    const entry = [
-      orgId,
-      principal.userId,
-      claims.name,
-      claims.role,
-      claims.jit,
-      memberRoles(options.roles),
-      currentTraceparent(),
-    ];
-    const placeholders = [...entry, ...route.params].map(() => '?').join(', ');
+    const jit = this.config.auth.jitProvisioning;
     let rows: (MemberSnapshot & T)[];
     try {
-      rows = await this.pg.call<MemberSnapshot & T>({
-        sql: `select ${MEMBER_COLUMNS}, ${route.columns} from ${route.fn}(${placeholders})`,
-        params: [...entry, ...route.params],
-      });
+      rows = await this.pg.call<MemberSnapshot & T>(
+        routeStatement(principal, jit, options.roles, currentTraceparent(), route),
+      );
     } catch (error) {
       const refused = routeRefusal(error);
       if (refused === null) throw error;
@@ -154,6 +154,35 @@ export class TenantRunner {
     const member = rows[0];
     return { tenant: { orgId, userId: principal.userId, role: member.role, member }, row: member };
   }
+}
+
+/**
+ * The one statement of a route (callAsMember; the bench's floor runs it too): the route function
+ * called with the tenant entry's parameters (org, user, the token's claims, the member roles the
+ * route admits, the trace context), then the route's own.
+ */
+export function routeStatement(
+  principal: Principal,
+  jit: boolean,
+  roles: readonly PrincipalRole[] | undefined,
+  traceparent: string | null,
+  route: RouteCall,
+): SqlQuery {
+  const claims = tokenClaims(principal, jit);
+  const entry = [
+    principal.orgId,
+    principal.userId,
+    claims.name,
+    claims.role,
+    claims.jit,
+    memberRoles(roles),
+    traceparent,
+  ];
+  const placeholders = [...entry, ...route.params].map(() => '?').join(', ');
+  return {
+    sql: `select ${MEMBER_COLUMNS}, ${route.columns} from ${route.fn}(${placeholders})`,
+    params: [...entry, ...route.params],
+  };
 }
 
 function memberOrg(principal: Principal): string | null {
