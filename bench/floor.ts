@@ -79,7 +79,7 @@ function routeOf(op: Operation): RouteCall {
         first: false,
       });
     case 'thread-page':
-      return MessageQueries.threadView(op.thread!.threadId, DEFAULT_MESSAGE_PAGE + 1);
+      return MessageQueries.threadView(op.thread!.threadId, DEFAULT_MESSAGE_PAGE);
     case 'after-poll':
       return MessageQueries.messagePage(
         op.thread!.threadId,
@@ -87,7 +87,7 @@ function routeOf(op: Operation): RouteCall {
         DEFAULT_MESSAGE_PAGE,
       );
     case 'thread-list':
-      return ThreadQueries.list(null, pageLimit(undefined) + 1);
+      return ThreadQueries.list(null, pageLimit(undefined));
     case 'unread-count':
       return MessageQueries.unreadCountAs();
   }

@@ -140,9 +140,9 @@ export async function savePlans(
     const { reader, lister } = subjects;
     await explain(
       'thread-view',
-      `thread page (rm_api_thread_view: the thread and its latest ${DEFAULT_MESSAGE_PAGE} + 1 messages), longest thread`,
+      `thread page (rm_api_thread_view: the thread and its latest ${DEFAULT_MESSAGE_PAGE} messages), longest thread`,
       reader,
-      MessageQueries.threadView(heavy.threadId, DEFAULT_MESSAGE_PAGE + 1),
+      MessageQueries.threadView(heavy.threadId, DEFAULT_MESSAGE_PAGE),
     );
     if (subjects.afterId) {
       await explain(
@@ -158,9 +158,9 @@ export async function savePlans(
     }
     await explain(
       'thread-list',
-      `thread list: first page (rm_api_thread_list, limit ${pageLimit(undefined) + 1}), member with the most threads`,
+      `thread list: first page (rm_api_thread_list, limit ${pageLimit(undefined)}), member with the most threads`,
       lister,
-      ThreadQueries.list(null, pageLimit(undefined) + 1),
+      ThreadQueries.list(null, pageLimit(undefined)),
     );
     await explain(
       'unread-count',

@@ -6,39 +6,54 @@ const NAME = 'Migration20261207000000_one_statement_reads';
 /**
  * The hot reads as one statement each (issue 17): the thread view, the message page and the
  * thread list enter the tenant (rm_api_enter) and read in one function, one round trip, one
- * implicit transaction. Their rows come back as JSON built by PostgreSQL: rm_thread_rows is the
- * one rendering of a thread row (the list, one thread, the view), rm_message_page the one query of
- * a page of messages. All run as the caller (the app role): row-level security applies as in a
- * transaction opened by the service.
+ * implicit transaction, and answer the response body as PostgreSQL renders it. Messages and
+ * threads are rendered in one place each: rm_message_view (a message as its viewer sees it:
+ * tombstones, receipts) and rm_thread_views (threads as their participant sees them), used by
+ * these routes and by the service's other paths (a thread's start, a send's repeat, the event
+ * streams); rm_message_page is the one page query; rm_iso writes times as the API does. All run
+ * as the caller (the app role): row-level security applies as in a transaction opened by the
+ * service.
  */
 export const FUNCTION_FILES: [file: string, sha256: string][] = [
   [
-    'conversations/sql/rm_thread_rows.sql',
-    '175492e560840ca31c7798afc458ce48b0cd43cc26b87b923b9eae6d3b734954',
+    'platform/database/sql/rm_iso.sql',
+    '64655e9a7c992dcd9c5927f272321988ef4c73eb2719a9456e9cab2bf62775bd',
+  ],
+  [
+    'conversations/sql/rm_message_view.sql',
+    '3870f31451d28427f0fa4aeedd65ee07c4f6e7d3b4e0db5748e6e4b4465b48dc',
+  ],
+  [
+    'conversations/sql/rm_thread_views.sql',
+    '5597cae16d9fcb28e3fdab1d947f109269da25f6002be52ebd0e90d77147bbe2',
   ],
   [
     'conversations/sql/rm_message_page.sql',
-    '94c2be20a8c41b9766a088eda3d9d911798706bd070d5d5cafbbfc5dc009d67a',
+    'fbbf95c916cb5ccc09b6e71057aba655a2a19e3965d0126d2af2cefadee3fa80',
   ],
   [
     'conversations/sql/rm_api_thread_view.sql',
-    'c795082fd3625aed4a79c6f7f8aa931fd36bda644c8ecb4a808822eec54a2264',
+    'b2e526f300c72bc82f95f1b29df0238fcb3f2fcdea6406584ba6cf27ef41de6b',
   ],
   [
     'conversations/sql/rm_api_message_page.sql',
-    'd1635f5e5161abab1c2f4f72800bfe61d53ef291f11f1755550ec23d93259f4b',
+    '1553ed34e8066ec6992190364f7d7db73c7b7247336b419855c91d7ced6e0727',
   ],
   [
     'conversations/sql/rm_api_thread_list.sql',
-    '17055f16659445cb196d9c1064e1038b18e3bb8055fe91b59bb1b1ad97863cb2',
+    'c053041bf0ed18c06cca177db4b09205347980577838c44c7677be9b44c11422',
   ],
 ];
 
 const ENTRY = 'uuid, uuid, text, text, boolean, text[], text';
 
+const PARTY = 'uuid, text, text, boolean, timestamptz';
+
 const SIGNATURES = [
-  'rm_thread_rows(uuid, uuid[])',
-  'rm_message_page(uuid, uuid, uuid, boolean, integer, integer, integer)',
+  'rm_iso(timestamptz)',
+  `rm_message_view(uuid, uuid, integer, uuid, text, text, timestamptz, timestamptz, timestamptz, ${PARTY}, ${PARTY})`,
+  `rm_thread_views(${PARTY}, uuid[])`,
+  `rm_message_page(uuid, ${PARTY}, ${PARTY}, boolean, integer, integer, integer)`,
   `rm_api_thread_view(${ENTRY}, uuid, integer)`,
   `rm_api_message_page(${ENTRY}, uuid, uuid, uuid, integer)`,
   `rm_api_thread_list(${ENTRY}, timestamptz, uuid, integer)`,

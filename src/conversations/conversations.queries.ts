@@ -3,23 +3,27 @@ import type { RouteCall } from '../platform/tenancy/tenant-runner.service';
 
 /**
  * The SQL of conversations, as builders: the repository runs exactly these, and the query-plan
- * test and the bench EXPLAIN exactly these (test/messaging/query-plans.test.ts, bench/plans.ts).
+ * test and the bench explain exactly these (test/messaging/query-plans.test.ts, bench/plans.ts).
+ * Messages and threads are rendered by PostgreSQL (rm_message_view, rm_thread_views).
  */
-
-export const MESSAGE_COLUMNS = `
-  m.id, m.thread_id as "threadId", m.seq, m.sender_id as "senderId", m.body,
-  m.client_message_id as "clientMessageId", m.created_at as "createdAt", m.deleted_at as "deletedAt"`;
 
 /**
- * The receipt for message m: the range of the non-sender's read pointer that first passed it.
- * Placeholders: viewer, other, viewer.
+ * The receipt of message m (in scope as `m`): when the non-sender's read pointer first passed it,
+ * as a lateral join `seen` (so rm_message_view, which takes it as a column, is inlined).
  */
-export const SEEN_AT = `
-  (select mr.read_at from message_reads mr
-    where mr.thread_id = m.thread_id
-      and mr.reader_id = case when m.sender_id = ?::uuid then ?::uuid else ?::uuid end
-      and mr.to_seq >= m.seq and mr.from_seq < m.seq
-    order by mr.to_seq limit 1)`;
+const SEEN = `left join lateral (
+    select mr.read_at from message_reads mr
+     where mr.thread_id = m.thread_id
+       and mr.reader_id = case when m.sender_id = me.user_id then me.other_user_id else me.user_id end
+       and mr.to_seq >= m.seq and mr.from_seq < m.seq
+     order by mr.to_seq limit 1) seen on true`;
+
+/** rm_message_view's arguments for message m, its receipt `seen`, viewer `vm` and other `om`. */
+const MESSAGE_VIEW = `rm_message_view(
+    m.id, m.thread_id, m.seq, m.sender_id, m.body, m.client_message_id, m.created_at, m.deleted_at,
+    seen.read_at,
+    vm.user_id, vm.display_name, vm.role, vm.read_receipts, vm.receipts_since,
+    om.user_id, om.display_name, om.role, om.read_receipts, om.receipts_since)`;
 
 export interface SendInput {
   threadId: string;
@@ -60,16 +64,16 @@ export const MessageQueries = {
   },
 
   /**
-   * GET …/threads/:id as a route function: the thread (rm_thread_rows) and its newest `limit`
-   * messages the caller may see, newest first (rm_message_page), as JSON.
+   * GET …/threads/:id as a route function: the response body as PostgreSQL renders it (the
+   * thread, rm_thread_views, and its newest `limit` messages the caller may see, rm_message_page).
    */
   threadView(threadId: string, limit: number): RouteCall {
-    return { fn: 'rm_api_thread_view', params: [threadId, limit], columns: 'thread, messages' };
+    return { fn: 'rm_api_thread_view', params: [threadId, limit], columns: 'body' };
   },
 
   /**
-   * GET …/threads/:id/messages as a route function: the thread and `limit` messages after
-   * `after` (oldest first) or before `before` (newest first; from the end without either).
+   * GET …/threads/:id/messages as a route function: the response body as PostgreSQL renders it,
+   * `limit` messages after `after` or before `before` (from the end without either).
    */
   messagePage(
     threadId: string,
@@ -79,7 +83,7 @@ export const MessageQueries = {
     return {
       fn: 'rm_api_message_page',
       params: [threadId, cursor.before ?? null, cursor.after ?? null, limit],
-      columns: 'thread, messages',
+      columns: 'body',
     };
   },
 
@@ -111,48 +115,48 @@ export const MessageQueries = {
 };
 
 /**
- * Messages as given viewers see them, for many (viewer, message) pairs at once: the viewer's
- * context of the thread (their participant state, both memberships) with each message and its
- * receipt. Pairs whose message the viewer may not see are left out. The event streams render
- * with it.
+ * Messages as given viewers see them, for many (viewer, message) pairs at once, rendered by
+ * rm_message_view (the event streams send them). Pairs whose message the viewer may not see are
+ * left out.
  */
 export function messagesForViewers(viewerIds: string[], messageIds: string[]): SqlQuery {
   return {
-    sql: `select p.viewer_id as "viewerId",
-                 m.id, m.thread_id as "threadId", m.seq, m.sender_id as "senderId", m.body,
-                 m.client_message_id as "clientMessageId", m.created_at as "createdAt",
-                 m.deleted_at as "deletedAt",
-                 (select mr.read_at from message_reads mr
-                   where mr.thread_id = m.thread_id
-                     and mr.reader_id = case when m.sender_id = p.viewer_id then me.other_user_id
-                                             else p.viewer_id end
-                     and mr.to_seq >= m.seq and mr.from_seq < m.seq
-                   order by mr.to_seq limit 1) as "seenAt",
-                 t.kind, t.created_at as "threadCreatedAt",
-                 me.blocks_other as "blocksOther", me.last_read_seq as "lastReadSeq",
-                 me.last_visible_seq as "lastVisibleSeq",
-                 vm.display_name as "meName", vm.role as "meRole",
-                 vm.read_receipts as "meReceipts", vm.receipts_since as "meReceiptsSince",
-                 om.user_id as "otherId", om.display_name as "otherName", om.role as "otherRole",
-                 om.read_receipts as "otherReceipts", om.receipts_since as "otherReceiptsSince"
+    sql: `select p.viewer_id as "viewerId", ${MESSAGE_VIEW} as message
             from unnest(?::uuid[], ?::uuid[]) as p(viewer_id, message_id)
             join messages m on m.id = p.message_id
             join thread_participants me on me.thread_id = m.thread_id and me.user_id = p.viewer_id
-            join message_threads t on t.id = m.thread_id
             join memberships vm on vm.org_id = me.org_id and vm.user_id = me.user_id
             join memberships om on om.org_id = me.org_id and om.user_id = me.other_user_id
+            ${SEEN}
            where m.sender_id = p.viewer_id or (not m.withheld and not me.blocks_other)`,
     params: [viewerIds, messageIds],
   };
 }
 
-/** The thread list as a route function: `limit` threads after the cursor, newest activity first. */
+/** One message of a thread as its participant `viewerId` sees it (a send's repeat answers it). */
+export function messageForViewer(viewerId: string, threadId: string, messageId: string): SqlQuery {
+  return {
+    sql: `select ${MESSAGE_VIEW} as message
+            from messages m
+            join thread_participants me on me.thread_id = m.thread_id and me.user_id = ?
+            join memberships vm on vm.org_id = me.org_id and vm.user_id = me.user_id
+            join memberships om on om.org_id = me.org_id and om.user_id = me.other_user_id
+            ${SEEN}
+           where m.id = ? and m.thread_id = ?`,
+    params: [viewerId, messageId, threadId],
+  };
+}
+
+/**
+ * The thread list as a route function: the response body as PostgreSQL renders it, `limit`
+ * threads after the cursor, newest activity first.
+ */
 export const ThreadQueries = {
   list(after: [activityKey: string, threadId: string] | null, limit: number): RouteCall {
     return {
       fn: 'rm_api_thread_list',
       params: [after?.[0] ?? null, after?.[1] ?? null, limit],
-      columns: 'threads',
+      columns: 'body',
     };
   },
 };

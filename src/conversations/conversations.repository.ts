@@ -2,24 +2,22 @@ import { Injectable } from '@nestjs/common';
 import type { MemberRole } from '../platform/auth/roles';
 import { Db } from '../platform/tenancy/db.service';
 import {
-  MESSAGE_COLUMNS,
   MessageQueries,
+  messageForViewer,
   messagesForViewers,
-  SEEN_AT,
   type SendInput,
 } from './conversations.queries';
 import {
-  toViewerContext,
+  partyParams,
+  THREAD_VIEW_COLUMNS,
   type DeleteStatus,
-  type MessageRow,
   type ParticipantView,
   type ReadStatus,
   type SendResult,
   type StartStatus,
-  type ThreadRow,
-  type ViewerContext,
-  type ViewerRow,
+  type ThreadViewRow,
 } from './conversations.rows';
+import type { MessageResponse } from './dto/message.response';
 
 /** A participant of a thread, with what deciding who may hear of its events needs. */
 export interface ThreadParticipantRow extends ParticipantView {
@@ -27,16 +25,6 @@ export interface ThreadParticipantRow extends ParticipantView {
   otherUserId: string;
   blocksOther: boolean;
 }
-
-type ViewerMessageRow = MessageRow &
-  Omit<ViewerRow, 'threadId' | 'id' | 'createdAt'> & {
-    viewerId: string;
-    threadCreatedAt: string;
-    meName: string;
-    meRole: MemberRole;
-    meReceipts: boolean;
-    meReceiptsSince: string;
-  };
 
 /** Conversations in the database: the queries of conversations.queries.ts and the sql/ functions. */
 @Injectable()
@@ -55,21 +43,24 @@ export class ConversationsRepository {
     return row!;
   }
 
-  /** One thread as the viewer sees it (rm_thread_rows); null when they take no part in it. */
-  async one(threadId: string, userId: string): Promise<ThreadRow | null> {
-    const row = await this.db.one<{ thread: ThreadRow | null }>(
-      `select rm_thread_rows(?, array[?::uuid]) -> 0 as thread`,
-      [userId, threadId],
+  /** One thread as `viewer` sees it (rm_thread_views); null when they take no part in it. */
+  one(threadId: string, viewer: ParticipantView): Promise<ThreadViewRow | null> {
+    return this.db.one<ThreadViewRow>(
+      `select ${THREAD_VIEW_COLUMNS} from rm_thread_views(?, ?, ?, ?, ?, array[?::uuid])`,
+      [...partyParams(viewer), threadId],
     );
-    return row?.thread ?? null;
   }
 
-  async byId(ctx: ViewerContext, messageId: string): Promise<MessageRow | null> {
-    return this.db.one<MessageRow>(
-      `select ${MESSAGE_COLUMNS}, ${SEEN_AT} as "seenAt"
-         from messages m where m.id = ? and m.thread_id = ?`,
-      [ctx.me.userId, ctx.other.userId, ctx.me.userId, messageId, ctx.threadId],
+  /** One message of the thread as its participant `viewerId` sees it (rm_message_view). */
+  async byId(
+    viewerId: string,
+    threadId: string,
+    messageId: string,
+  ): Promise<MessageResponse | null> {
+    const [row] = await this.db.run<{ message: MessageResponse }>(
+      messageForViewer(viewerId, threadId, messageId),
     );
+    return row?.message ?? null;
   }
 
   async send(input: SendInput): Promise<SendResult> {
@@ -124,25 +115,14 @@ export class ConversationsRepository {
   /** Messages as given viewers see them (pairs a viewer may not see are left out). */
   async messagesForViewers(
     pairs: { viewerId: string; messageId: string }[],
-  ): Promise<{ viewerId: string; row: MessageRow; ctx: ViewerContext }[]> {
+  ): Promise<{ viewerId: string; message: MessageResponse }[]> {
     if (!pairs.length) return [];
-    const rows = await this.db.run<ViewerMessageRow>(
+    return this.db.run<{ viewerId: string; message: MessageResponse }>(
       messagesForViewers(
         pairs.map((p) => p.viewerId),
         pairs.map((p) => p.messageId),
       ),
     );
-    return rows.map((r) => {
-      const me: ParticipantView = {
-        userId: r.viewerId,
-        displayName: r.meName,
-        role: r.meRole,
-        readReceipts: r.meReceipts,
-        receiptsSince: new Date(r.meReceiptsSince),
-      };
-      const ctx = toViewerContext({ ...r, threadId: r.threadId, createdAt: r.threadCreatedAt }, me);
-      return { viewerId: r.viewerId, row: r, ctx };
-    });
   }
 
   /** The two participants of each thread (for deciding who hears of an event). */

@@ -1,10 +1,11 @@
 import type { MemberRole } from '../platform/auth/roles';
 import type { Tenant } from '../platform/tenancy/tenant-context';
+import type { ThreadResponse } from './dto/thread.response';
 
 /**
- * The row types of conversations, as the queries (conversations.queries.ts) return them.
- * Timestamps come back from node-postgres as Date objects, or as text where a query renders
- * them (the cursor keys, with microseconds); mappers turn them into ISO-8601.
+ * The row types of conversations, as the queries (conversations.queries.ts) return them. Messages
+ * and threads come back rendered by PostgreSQL as the API answers them (rm_message_view,
+ * rm_thread_views), so no mapper here: these types carry what the service needs beside them.
  */
 
 /** One side of a direct thread, as needed to render messages and receipts. */
@@ -16,55 +17,28 @@ export interface ParticipantView {
   receiptsSince: Date;
 }
 
-/** Everything about a thread that rendering it for one viewer needs. */
+/**
+ * A thread as one participant sees it, as far as the service needs it beside the rendered thread:
+ * whether they block the other, and the other participant (to render a message for them).
+ */
 export interface ViewerContext {
   threadId: string;
-  kind: 'direct';
-  createdAt: string;
   blocksOther: boolean;
-  lastReadSeq: number;
-  lastVisibleSeq: number | null;
   me: ParticipantView;
   other: ParticipantView;
 }
 
-export interface MessageRow {
-  id: string;
+/** A row of rm_thread_views: the thread as the API answers it, and what the service needs of it. */
+export interface ThreadViewRow {
   threadId: string;
-  seq: number;
-  senderId: string;
-  body: string | null;
-  clientMessageId: string | null;
-  createdAt: string;
-  deletedAt: string | null;
-  /** When the non-sender's read pointer first passed this message (receipt rules not applied yet). */
-  seenAt: string | null;
-}
-
-/** A row of ConversationQueries.viewer (the thread rows carry the same fields). */
-export interface ViewerRow {
-  threadId?: string;
-  id?: string;
-  kind: 'direct';
-  createdAt: string;
+  activityKey: string;
   blocksOther: boolean;
-  lastReadSeq: number;
-  lastVisibleSeq: number | null;
   otherId: string;
   otherName: string;
   otherRole: MemberRole;
   otherReceipts: boolean;
   otherReceiptsSince: string;
-}
-
-/** A thread as its viewer sees it: the viewer state, the list fields and the last message. */
-export interface ThreadRow extends Omit<ViewerRow, 'id' | 'threadId'> {
-  id: string;
-  lastMessageAt: string | null;
-  unreadCount: number;
-  /** activity_at with microseconds, for cursors. */
-  activityKey: string;
-  lastMessage: MessageRow | null;
+  view: ThreadResponse;
 }
 
 export type StartStatus = 'created' | 'existing' | 'not-found' | 'blocked-by-you';
@@ -101,15 +75,11 @@ export function participantOf(tenant: Tenant): ParticipantView {
   };
 }
 
-/** The viewer context from a viewer (or thread) row and the viewer's own membership. */
-export function toViewerContext(row: ViewerRow, me: ParticipantView): ViewerContext {
+/** The viewer context from a row of rm_thread_views and the viewer's own membership. */
+export function toViewerContext(row: ThreadViewRow, me: ParticipantView): ViewerContext {
   return {
-    threadId: (row.threadId ?? row.id)!,
-    kind: row.kind,
-    createdAt: row.createdAt,
+    threadId: row.threadId,
     blocksOther: row.blocksOther,
-    lastReadSeq: row.lastReadSeq,
-    lastVisibleSeq: row.lastVisibleSeq,
     me,
     other: {
       userId: row.otherId,
@@ -119,4 +89,15 @@ export function toViewerContext(row: ViewerRow, me: ParticipantView): ViewerCont
       receiptsSince: new Date(row.otherReceiptsSince),
     },
   };
+}
+
+/** The columns of rm_thread_views, named for ThreadViewRow. */
+export const THREAD_VIEW_COLUMNS = `thread_id as "threadId", activity_key as "activityKey",
+  blocks_other as "blocksOther", other_id as "otherId", other_name as "otherName",
+  other_role as "otherRole", other_receipts as "otherReceipts",
+  other_since as "otherReceiptsSince", view`;
+
+/** A participant as rm_thread_views, rm_message_page and rm_message_view take it (5 parameters). */
+export function partyParams(p: ParticipantView): unknown[] {
+  return [p.userId, p.displayName, p.role, p.readReceipts, p.receiptsSince];
 }

@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import {
-  decodeCursor,
-  pageLimit,
-  toPage,
-  type Page,
-  type PageQuery,
-} from '../platform/http/pagination';
+import { decodeCursor, pageLimit, type PageQuery } from '../platform/http/pagination';
 import { RateLimiter } from '../platform/ratelimit/rate-limiter.service';
 import type { Principal } from '../platform/auth/principal';
 import type { Tenant } from '../platform/tenancy/tenant-context';
@@ -20,30 +14,19 @@ import { ConversationProblems as P } from './conversations.problems';
 import { ConversationsRepository, type ThreadParticipantRow } from './conversations.repository';
 import {
   participantOf,
-  toViewerContext,
-  type MessageRow,
   type ParticipantView,
   type SendResult,
   type SendStatus,
-  type ThreadRow,
-  type ViewerContext,
 } from './conversations.rows';
 import {
   MessageQueries,
   ThreadQueries,
   type SendInput as SendRequest,
 } from './conversations.queries';
-import { toMessageResponse } from './dto/message.mapper';
-import type {
-  MessagePageResponse,
-  MessageResponse,
-  ReadResponse,
-  UnreadCountResponse,
-} from './dto/message.response';
+import type { MessageResponse, ReadResponse, UnreadCountResponse } from './dto/message.response';
 import { DEFAULT_MESSAGE_PAGE, type MessagesQuery } from './dto/messages.query';
 import type { StartThreadDto } from './dto/start-thread.dto';
-import { toThreadResponse } from './dto/thread.mapper';
-import type { ThreadResponse, ThreadViewResponse } from './dto/thread.response';
+import type { ThreadResponse } from './dto/thread.response';
 import { requestHash } from './idempotency';
 import { receiptVisible } from './receipts';
 
@@ -95,90 +78,53 @@ export class ConversationsService {
     if (input.body !== undefined) {
       ({ message } = await this.send(tenant, threadId, { body: input.body, key, first: created }));
     }
-    const row = await this.repo.one(threadId, tenant.userId);
-    return {
-      created,
-      thread: toThreadResponse(row!, participantOf(tenant)),
-      ...(message ? { message } : {}),
-    };
+    const row = await this.repo.one(threadId, participantOf(tenant));
+    return { created, thread: row!.view, ...(message ? { message } : {}) };
   }
 
   /**
    * GET …/threads: the tenant entry and a page of the caller's threads as one statement
-   * (rm_api_thread_list: one round trip, the rows built by PostgreSQL).
+   * (rm_api_thread_list), answering the body as PostgreSQL renders it (JSON text).
    */
-  async listAs(principal: Principal, query: PageQuery): Promise<Page<ThreadResponse>> {
+  async listAs(principal: Principal, query: PageQuery): Promise<string> {
     const limit = pageLimit(query.limit);
     const after = query.cursor ? decodeCursor<ListKey>(query.cursor, LIST_CURSOR) : null;
-    const { tenant, row } = await this.runner.callAsMember<{ threads: ThreadRow[] }>(
+    const { row } = await this.runner.callAsMember<{ body: string }>(
       principal,
-      ThreadQueries.list(after, limit + 1),
+      ThreadQueries.list(after, limit),
     );
-    const me = participantOf(tenant);
-    return toPage(
-      row.threads,
-      limit,
-      (thread) => toThreadResponse(thread, me),
-      (thread): ListKey => [thread.activityKey, thread.id],
-    );
+    return row.body;
   }
 
   /**
    * GET …/threads/:id: the tenant entry, the thread and its latest page as one statement
-   * (rm_api_thread_view).
+   * (rm_api_thread_view), answering the body as PostgreSQL renders it (JSON text).
    */
-  async viewAs(
-    principal: Principal,
-    threadId: string,
-    limit?: number,
-  ): Promise<ThreadViewResponse> {
-    const size = limit ?? DEFAULT_MESSAGE_PAGE;
-    const { tenant, row } = await this.readRoute(
+  viewAs(principal: Principal, threadId: string, limit?: number): Promise<string> {
+    return this.readRoute(
       principal,
-      MessageQueries.threadView(threadId, size + 1),
+      MessageQueries.threadView(threadId, limit ?? DEFAULT_MESSAGE_PAGE),
     );
-    const me = participantOf(tenant);
-    return {
-      thread: toThreadResponse(row.thread, me),
-      messages: cutPage(toViewerContext(row.thread, me), row.messages, size, false),
-    };
   }
 
   // ---- messages ---------------------------------------------------------------------------
 
-  /** The thread as the caller sees it; 404 when they are not a participant (or it does not exist). */
-  async context(tenant: Tenant, threadId: string): Promise<ViewerContext> {
-    const row = await this.repo.one(threadId, tenant.userId);
-    if (!row) throw P.threadNotFound();
-    return toViewerContext(row, participantOf(tenant));
-  }
-
   /**
    * GET …/threads/:id/messages: the tenant entry, the cursor and the page as one statement
-   * (rm_api_message_page).
+   * (rm_api_message_page), answering the body as PostgreSQL renders it (JSON text).
    */
-  async messagesAs(
-    principal: Principal,
-    threadId: string,
-    query: MessagesQuery,
-  ): Promise<MessagePageResponse> {
+  messagesAs(principal: Principal, threadId: string, query: MessagesQuery): Promise<string> {
     if (query.before && query.after) throw P.beforeAndAfter();
-    const limit = query.limit ?? DEFAULT_MESSAGE_PAGE;
-    const after = query.after !== undefined;
-    const { tenant, row } = await this.readRoute(
+    return this.readRoute(
       principal,
-      MessageQueries.messagePage(threadId, query, after ? limit : limit + 1),
+      MessageQueries.messagePage(threadId, query, query.limit ?? DEFAULT_MESSAGE_PAGE),
     );
-    return cutPage(toViewerContext(row.thread, participantOf(tenant)), row.messages, limit, after);
   }
 
-  /** A read route that answers a thread and a page of its messages (their refusals mapped). */
-  private async readRoute(
-    principal: Principal,
-    route: RouteCall,
-  ): Promise<{ tenant: Tenant; row: { thread: ThreadRow; messages: MessageRow[] } }> {
+  /** A read route's body, its refusals mapped to their problems. */
+  private async readRoute(principal: Principal, route: RouteCall): Promise<string> {
     try {
-      return await this.runner.callAsMember(principal, route);
+      return (await this.runner.callAsMember<{ body: string }>(principal, route)).row.body;
     } catch (error) {
       if (!(error instanceof RouteRefused)) throw error;
       throw pageRefusal(error.status);
@@ -192,10 +138,13 @@ export class ConversationsService {
     input: SendInput,
   ): Promise<{ created: boolean; message: MessageResponse }> {
     const result = await this.repo.send(this.sendRequest(tenant.userId, threadId, input));
-    return this.sent(tenant, threadId, input, result, async () => {
-      const ctx = await this.context(tenant, threadId);
-      return toMessageResponse((await this.repo.byId(ctx, result.messageId!))!, ctx);
-    });
+    return this.sent(
+      tenant,
+      threadId,
+      input,
+      result,
+      async () => (await this.repo.byId(tenant.userId, threadId, result.messageId!))!,
+    );
   }
 
   /**
@@ -221,10 +170,10 @@ export class ConversationsService {
     }
     const { tenant, row } = called;
     return this.sent(tenant, threadId, input, row, () =>
-      this.runner.runAsMember(principal, async (current) => {
-        const ctx = await this.context(current, threadId);
-        return toMessageResponse((await this.repo.byId(ctx, row.messageId!))!, ctx);
-      }),
+      this.runner.runAsMember(
+        principal,
+        async () => (await this.repo.byId(principal.userId, threadId, row.messageId!))!,
+      ),
     );
   }
 
@@ -313,15 +262,13 @@ export class ConversationsService {
     pairs: { viewerId: string; messageId: string }[],
   ): Promise<Map<string, MessageResponse>> {
     const rows = await this.repo.messagesForViewers(pairs);
-    return new Map(
-      rows.map(({ viewerId, row, ctx }) => [`${viewerId}/${row.id}`, toMessageResponse(row, ctx)]),
-    );
+    return new Map(rows.map(({ viewerId, message }) => [`${viewerId}/${message.id}`, message]));
   }
 
   /** A thread as the viewer sees it in their list (null when they take no part in it). */
   async threadAsSeenBy(viewer: ParticipantView, threadId: string): Promise<ThreadResponse | null> {
-    const row = await this.repo.one(threadId, viewer.userId);
-    return row ? toThreadResponse(row, viewer) : null;
+    const row = await this.repo.one(threadId, viewer);
+    return row?.view ?? null;
   }
 
   /** Who takes part in the threads, with what deciding who may hear of their events needs. */
@@ -392,29 +339,6 @@ function pageRefusal(status: string): Error {
 
 type ListKey = [activityKey: string, threadId: string];
 const LIST_CURSOR = ['timestamp', 'uuid'] as const;
-
-/**
- * A page as the API answers it, from rows in the order PostgreSQL chose them: after a cursor,
- * oldest first (`limit` rows); otherwise newest first (`limit` + 1 rows, the extra one telling
- * that older messages exist). Always chronological; `nextCursor` is the id to pass as `before`.
- */
-function cutPage(
-  ctx: ViewerContext,
-  rows: MessageRow[],
-  limit: number,
-  after: boolean,
-): MessagePageResponse {
-  if (after) {
-    // The `after` message itself is older and visible, so a non-empty page has older messages.
-    return { data: rows.map((r) => toMessageResponse(r, ctx)), nextCursor: rows[0]?.id ?? null };
-  }
-  const more = rows.length > limit;
-  const page = (more ? rows.slice(0, limit) : rows).reverse();
-  return {
-    data: page.map((r) => toMessageResponse(r, ctx)),
-    nextCursor: more ? page[0].id : null,
-  };
-}
 
 function sendRefusal(status: string): Error {
   const problem = SEND_REFUSALS[status as keyof typeof SEND_REFUSALS] as (() => Error) | undefined;

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../platform/auth/decorators';
 import type { Principal } from '../platform/auth/principal';
 import { ApiMemberRoute, invalidField } from '../platform/http/api-docs';
-import { UuidParam } from '../platform/http/decorators';
+import { JsonText, UuidParam } from '../platform/http/decorators';
 import { Endpoint } from '../platform/http/endpoint';
 import { OutboxSignals } from '../platform/queues/outbox-signals';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
@@ -50,11 +50,13 @@ export class MessagesController {
   })
   // One round trip: the tenant entry, the cursor and the page are one statement.
   @OwnTransactions()
+  // The body is rendered by PostgreSQL (JSON text, sent as it is).
+  @JsonText()
   page(
     @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
     @Query() query: MessagesQuery,
-  ): Promise<MessagePageResponse> {
+  ): Promise<string> {
     return this.conversations.messagesAs(principal, threadId, query);
   }
 

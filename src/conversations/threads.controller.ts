@@ -2,9 +2,9 @@ import { Body, Controller, Get, Headers, Post, Query, Res } from '@nestjs/common
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiMemberRoute, invalidField } from '../platform/http/api-docs';
-import { UuidParam } from '../platform/http/decorators';
+import { JsonText, UuidParam } from '../platform/http/decorators';
 import { Endpoint } from '../platform/http/endpoint';
-import { PageQuery, type Page } from '../platform/http/pagination';
+import { PageQuery } from '../platform/http/pagination';
 import { CurrentPrincipal } from '../platform/auth/decorators';
 import type { Principal } from '../platform/auth/principal';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
@@ -14,12 +14,7 @@ import { ConversationProblems as P, SEND_PROBLEMS } from './conversations.proble
 import { ConversationsService } from './conversations.service';
 import { MessageLimitQuery } from './dto/messages.query';
 import { StartThreadDto } from './dto/start-thread.dto';
-import {
-  StartThreadResponse,
-  ThreadPageResponse,
-  ThreadResponse,
-  ThreadViewResponse,
-} from './dto/thread.response';
+import { StartThreadResponse, ThreadPageResponse, ThreadViewResponse } from './dto/thread.response';
 import { resolveIdempotencyKey } from './idempotency';
 
 export const THREAD_ID = {
@@ -50,10 +45,9 @@ export class ThreadsController {
   })
   // One round trip: the tenant entry and the page of threads are one statement.
   @OwnTransactions()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: PageQuery,
-  ): Promise<Page<ThreadResponse>> {
+  // The body is rendered by PostgreSQL (JSON text, sent as it is).
+  @JsonText()
+  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<string> {
     return this.conversations.listAs(principal, query);
   }
 
@@ -121,11 +115,13 @@ export class ThreadsController {
   })
   // One round trip: the tenant entry, the thread and its page are one statement.
   @OwnTransactions()
+  // The body is rendered by PostgreSQL (JSON text, sent as it is).
+  @JsonText()
   view(
     @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
     @Query() query: MessageLimitQuery,
-  ): Promise<ThreadViewResponse> {
+  ): Promise<string> {
     return this.conversations.viewAs(principal, threadId, query.limit);
   }
 }

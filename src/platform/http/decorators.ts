@@ -1,4 +1,4 @@
-import { applyDecorators, Param, ParseUUIDPipe } from '@nestjs/common';
+import { applyDecorators, Header, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiParam, ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -164,4 +164,13 @@ export function ApiUuidParam(
   example = '01a218b4-1d64-760c-9340-8ee79091f7cb',
 ) {
   return ApiParam({ name, description, format: 'uuid', type: String, example });
+}
+
+/**
+ * The handler answers a JSON document as text, already rendered (by PostgreSQL: issue 17's read
+ * routes). Fastify sends a string whose content type is set as it is, without serialising it
+ * again; the route's @Endpoint still documents the response's shape.
+ */
+export function JsonText() {
+  return Header('content-type', 'application/json; charset=utf-8');
 }
