@@ -239,6 +239,9 @@ async function start(o: EjabberdOptions, ctl: string, host: string): Promise<Sta
   }
 
   const database = o.database ?? 'rm_ejabberd';
+  if (/^(resident_messaging|postgres|template[01]|rm_tpl_.*)$/.test(database)) {
+    throw new Error(`--ejabberd-database ${database}: the bench drops it; name another`);
+  }
   const dbUrl = withDatabase(o.ownerUrl, database);
   const admin = new Client({ connectionString: withDatabase(o.ownerUrl, 'postgres') });
   await admin.connect();

@@ -236,10 +236,11 @@ export function minimalFloorTable(report: BenchReport): string {
     ];
   });
   return [
-    `\`${mf.path}\`, ${before?.seconds ?? after?.seconds} s a script, 16 pgbench clients over the ` +
-      'extended protocol on a plain schema (1k users, 5k threads, 500k messages) in a throw-away ' +
-      'database of the same server; run right before the routes and again after them (and ' +
-      'ejabberd). The ratios above are to the run before the routes.',
+    `\`${mf.path}\`, ${before?.seconds ?? after?.seconds} s a script, pgbench over the extended ` +
+      'protocol on a plain schema (1k users, 5k threads, 500k messages) in a throw-away database ' +
+      'of the same server, run right before the routes' +
+      (after ? ' and again after them and ejabberd (the drift between the two)' : '') +
+      '. The ratios above are to the run before the routes.',
     '',
     table(
       ['script', 'before tx/s', 'p50 ms', 'p99 ms', 'after tx/s', 'p50 ms', 'p99 ms', 'drift'],
