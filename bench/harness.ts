@@ -3,13 +3,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appPool, databaseName, recreateDatabase, withOwner } from './db';
 import { loadFixtures, type Fixtures } from './fixtures';
+import { runEjabberd, type EjabberdOptions, type EjabberdReport } from './ejabberd';
 import { runFloor, type FloorProtocol } from './floor';
 import { drain, notificationLag, settleOutbox, type LagResult } from './lag';
 import { runHttp } from './load';
 import { clearRedisPrefix, describeMachine, type Machine } from './machine';
+import {
+  floorScripts,
+  minimalFloorMissing,
+  runMinimalFloor,
+  type MinimalFloorReport,
+} from './minimal-floor';
 import { savePlans, type PlanSummary } from './plans';
 import { describeSustained, runSustained, type SustainedRun } from './sustained';
-import { renderReport } from './report';
+import { renderReport, routeSummaries, type RouteSummary } from './report';
 import { onCleanup } from './processes';
 import { startSampling, type Sample } from './sampler';
 import { OperationSource, scenario, toHttp, type ScenarioName } from './scenarios';
@@ -81,6 +88,20 @@ export interface BenchOptions {
    * (deploy/nginx/nginx.conf) and one worker, once per entry (e.g. [1, 2]); empty or absent: none.
    */
   apiProcesses?: number[];
+  /**
+   * The minimal floor (SPEC §5): ../shared/floor/run.sh, run for `seconds` a script right before
+   * the routes and (with minimalFloorAfter) again after them and ejabberd; null or absent: not run.
+   */
+  minimalFloor?: string | null;
+  minimalFloorAfter?: boolean;
+  /**
+   * ejabberd's send_message beside the service's send (bench/ejabberd.ts), run after the routes at
+   * each of `connections` for `seconds`; null or absent: not run.
+   */
+  ejabberd?: Pick<
+    EjabberdOptions,
+    'ctl' | 'url' | 'host' | 'database' | 'keep' | 'connections'
+  > | null;
   /** Called after each seeding (the smoke test checks the invariants there). */
   onSeeded?: (stats: SeedStats) => Promise<void>;
 }
@@ -136,6 +157,12 @@ export interface BenchReport {
   sustainedRuns: SustainedRun[];
   /** The route scenarios with N API processes behind nginx (apiProcesses), in its order. */
   apiProcessRuns: Run[];
+  /** The minimal floor of this run (before the routes, and after them), or why it is absent. */
+  minimalFloor: MinimalFloorReport;
+  /** ejabberd's send_message in this run, or why it is absent. */
+  ejabberd: EjabberdReport;
+  /** Per route and shape: the figures SPEC §5 decides on (as results.md's first table). */
+  routes: RouteSummary[];
   plans: PlanSet[];
   totalSeconds: number;
 }
@@ -375,7 +402,64 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 
   if (!o.noFloor) await floor(o.scenarios, fixtures, o.seconds, runs);
+
+  // The minimal floor right before the routes, the same seconds a script as a scenario.
+  const scripts = floorScripts(o.scenarios);
+  const minimalFloor: MinimalFloorReport = {
+    path: null,
+    skipped: !o.minimalFloor
+      ? 'the minimal floor is not in this run (--no-minimal-floor)'
+      : scripts.length === 0
+        ? 'the minimal floor is not in this run: no scenario has one'
+        : minimalFloorMissing(o.minimalFloor),
+    runs: [],
+  };
+  const minimal = async (when: 'before' | 'after') => {
+    if (minimalFloor.skipped || !o.minimalFloor) return;
+    try {
+      const run = await runMinimalFloor({
+        path: o.minimalFloor,
+        ownerUrl: o.ownerUrl,
+        seconds: o.seconds,
+        scripts,
+        when,
+      });
+      minimalFloor.path = o.minimalFloor;
+      minimalFloor.runs.push(run);
+      o.log(
+        `minimal floor (${when} the routes): ` +
+          Object.entries(run.figures)
+            .map(([k, f]) => `${k} ${f.tps.toFixed(0)} tx/s p99 ${f.p99.toFixed(1)} ms`)
+            .join(', ') +
+          ` (${run.wallSeconds.toFixed(0)} s in all)`,
+      );
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (!minimalFloor.runs.length) minimalFloor.skipped = `the minimal floor failed: ${text}`;
+      else (minimalFloor.notes ??= []).push(`the minimal floor ${when} the routes failed: ${text}`);
+      o.log(`minimal floor (${when}) failed: ${text}`);
+    }
+  };
+  await minimal('before');
   for (const shape of o.shapes) await service(shape, o.scenarios, fixtures, o.seconds, runs);
+
+  const ejabberd: EjabberdReport = o.ejabberd
+    ? await runEjabberd({
+        ...o.ejabberd,
+        ownerUrl: o.ownerUrl,
+        users: o.users,
+        seconds: o.seconds,
+        warmupSeconds: o.warmupSeconds,
+        log: o.log,
+      })
+    : {
+        skipped: 'ejabberd is not in this run (--no-ejabberd)',
+        version: null,
+        started: false,
+        users: 0,
+        runs: [],
+      };
+  if (o.minimalFloorAfter) await minimal('after');
   // The same scenarios against the same floor, with N API processes behind the balancer.
   const apiProcessRuns: Run[] = [];
   for (const n of o.apiProcesses ?? []) {
@@ -462,9 +546,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     streamRuns,
     sustainedRuns,
     apiProcessRuns,
+    minimalFloor,
+    ejabberd,
+    routes: [],
     plans,
     totalSeconds: (Date.now() - started) / 1000,
   };
+  report.routes = routeSummaries(report);
   writeFileSync(join(runDir, 'results.json'), JSON.stringify(report, null, 2));
   writeFileSync(join(runDir, 'results.md'), renderReport(report));
   o.log(`results: ${join(runDir, 'results.md')} and results.json`);

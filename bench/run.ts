@@ -5,8 +5,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hasNginx, NGINX_MISSING } from './balancer';
 import { withDatabase } from './db';
+import { findEjabberdctl } from './ejabberd';
 import type { FloorProtocol } from './floor';
 import { runBench, type BenchOptions } from './harness';
+import { defaultMinimalFloorPath } from './minimal-floor';
 import { installCleanup, stopAll } from './processes';
 import { renderReport } from './report';
 import { SCENARIOS, type ScenarioName } from './scenarios';
@@ -37,7 +39,23 @@ loads it with autocannon, measures the raw-SQL floor, the notification lag and t
   --floor-protocol P     prepared (named prepared statements, as the service; default),
                          extended (bound parameters, unnamed statements) or simple (literals inlined
                          as the service's MikroORM em.execute sends them)
-  --no-floor             skip the floor (service-only runs)
+  --no-floor             skip the service's own floor (service-only runs)
+  --minimal-floor PATH   the minimal floor's run.sh (SPEC §5; default <repo>/../shared/floor/run.sh),
+                         run for --duration a script right before the routes and again after them
+                         (and ejabberd), in a throw-away database; absent: skipped with a note
+  --no-minimal-floor     skip the minimal floor
+  --no-minimal-floor-after   run it only before the routes (no drift figure)
+  --ejabberd             ejabberd's REST send_message with its archive in PostgreSQL, after the
+                         routes, at 16 and 64 connections (see bench/ejabberd/README.md); on by
+                         default when ejabberdctl is found, else skipped with a note
+  --no-ejabberd          skip ejabberd
+  --ejabberd-connections L   (default 16,64)
+  --ejabberd-url URL     use a running ejabberd's REST API (e.g. http://127.0.0.1:5280/api) with
+                         its archive in --ejabberd-database, instead of starting one
+  --ejabberd-host HOST   its XMPP host (default bench.localhost)
+  --ejabberd-database N  ejabberd's database on --pg (default rm_ejabberd; dropped and recreated
+                         when the bench starts ejabberd)
+  --ejabberd-keep        keep the throw-away ejabberd directory and database after the run
   --streams N            event streams open during a send run, timed to the recipient's stream
                          (default 1000; 0 skips)
   --idle-streams N       idle event streams for the API's RSS (default 10000; 0 skips)
@@ -83,6 +101,16 @@ async function main(): Promise<void> {
       'floor-protocol': { type: 'string', default: 'prepared' },
       'no-plans': { type: 'boolean', default: false },
       'no-floor': { type: 'boolean', default: false },
+      'minimal-floor': { type: 'string' },
+      'no-minimal-floor': { type: 'boolean', default: false },
+      'no-minimal-floor-after': { type: 'boolean', default: false },
+      ejabberd: { type: 'boolean', default: false },
+      'no-ejabberd': { type: 'boolean', default: false },
+      'ejabberd-connections': { type: 'string', default: '16,64' },
+      'ejabberd-url': { type: 'string' },
+      'ejabberd-host': { type: 'string' },
+      'ejabberd-database': { type: 'string', default: 'rm_ejabberd' },
+      'ejabberd-keep': { type: 'boolean', default: false },
       streams: { type: 'string', default: '1000' },
       'idle-streams': { type: 'string', default: '10000' },
       'stream-rate': { type: 'string', default: '100' },
@@ -127,6 +155,16 @@ async function main(): Promise<void> {
     apiProcesses = [];
   }
   const root = resolve(__dirname, '..', '..');
+  if (values.ejabberd && values['no-ejabberd']) throw new Error('--ejabberd or --no-ejabberd');
+  const ejabberdctl = values['ejabberd-url'] ? null : findEjabberdctl();
+  if (values.ejabberd && !values['ejabberd-url'] && !ejabberdctl) {
+    throw new Error('--ejabberd: ejabberdctl is not installed (see bench/ejabberd/README.md)');
+  }
+  const ejabberdConnections = values['ejabberd-connections']
+    .split(',')
+    .filter(Boolean)
+    .map((n) => num('ejabberd-connections', n))
+    .filter((n) => n > 0);
   const sink = values['otlp-sink'] ? await startOtlpSink() : null;
   const options: BenchOptions = {
     ownerUrl: withDatabase(values.pg, values.database),
@@ -149,6 +187,21 @@ async function main(): Promise<void> {
     floorPool: num('floor-pool', values['floor-pool']),
     floorProtocol,
     noFloor: values['no-floor'],
+    minimalFloor: values['no-minimal-floor']
+      ? null
+      : resolve(values['minimal-floor'] ?? defaultMinimalFloorPath(root)),
+    minimalFloorAfter: !values['no-minimal-floor-after'],
+    // Without ejabberdctl the stage still runs, to say in results.md that ejabberd is absent.
+    ejabberd: values['no-ejabberd']
+      ? null
+      : {
+          ctl: ejabberdctl,
+          url: values['ejabberd-url'],
+          host: values['ejabberd-host'],
+          database: values['ejabberd-database'],
+          keep: values['ejabberd-keep'],
+          connections: ejabberdConnections,
+        },
     streams: num('streams', values.streams),
     idleStreams: num('idle-streams', values['idle-streams']),
     streamRate: num('stream-rate', values['stream-rate']),

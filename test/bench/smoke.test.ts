@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabaseFromTemplate, dropDatabase } from '../../src/platform/database/bootstrap';
@@ -25,6 +25,19 @@ const sourceLauncher: Launcher = (entry) => ({
 describe('bench harness (smoke)', () => {
   const database = `rm_t_${runId()}_bench_${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'rm-bench-'));
+  // Stands in for ../shared/floor/run.sh (whose seeding alone outlasts this test), printing what
+  // run.sh prints, a different rate per script, and recording how it was called.
+  const minimalFloor = join(dir, 'floor.sh');
+  writeFileSync(
+    minimalFloor,
+    [
+      'echo "$1|$2|$FLOOR_PG_URL" >> "$(dirname "$0")/floor-calls"',
+      'declare -A tps=([send]=1000 [page]=2000 [unread]=4000)',
+      'for s in $2; do echo "floor $s ${tps[$s]} tx/s p50 1.50 p99 3.25"; done',
+      'echo "floor done"',
+      '',
+    ].join('\n'),
+  );
   let report: BenchReport;
   const broken: Record<string, number>[] = [];
 
@@ -55,6 +68,10 @@ describe('bench harness (smoke)', () => {
       sustainedSeconds: 2,
       sustainedWorkers: [1],
       apiProcesses: [2],
+      minimalFloor,
+      minimalFloorAfter: true,
+      // ejabberd is not started here (it takes seconds to start): the results say so.
+      ejabberd: null,
       // Quiet unless asked (BENCH_SMOKE_LOG=1): the figures of a tiny run are no one's business.
       log: (l) => {
         if (process.env.BENCH_SMOKE_LOG)
@@ -94,6 +111,61 @@ describe('bench harness (smoke)', () => {
     expect(send.sample?.apiPeakRssMb).toBeGreaterThan(0);
     expect(send.lag?.events).toBeGreaterThan(0);
     expect(send.lag?.p99Ms).not.toBeNull();
+  });
+
+  it('runs the minimal floor before and after the routes and reports each route’s ratios to both floors', () => {
+    // Called twice, for the scenarios' seconds, with the scripts the routes need, on our server.
+    const calls = readFileSync(join(dir, 'floor-calls'), 'utf8').trim().split('\n');
+    expect(calls).toEqual([
+      `0.5|send page unread|${OWNER_URL.replace(/\/[^/]*$/, '')}`,
+      expect.stringMatching(/^0\.5\|send page unread\|/),
+    ]);
+    expect(report.minimalFloor.runs.map((r) => r.when)).toEqual(['before', 'after']);
+    const route = (name: string) =>
+      report.routes.find((r) => r.shape === 'dev' && r.scenario === name)!;
+    for (const [name, script, tps, ratio] of [
+      ['send', 'send', 1000, 0.5],
+      ['thread-page', 'page', 2000, 0.5],
+      ['unread-count', 'unread', 4000, 0.5],
+      ['thread-list', 'page', 2000, 0.3],
+    ] as const) {
+      const r = route(name);
+      expect(r).toMatchObject({
+        minimalFloorScript: script,
+        minimalFloorTps: tps,
+        minimalFloorTarget: ratio,
+      });
+      expect(r.minimalFloorRatio).toBeCloseTo(r.rps / tps, 6);
+      expect(r.ownFloorRatio).toBeCloseTo(r.rps / r.ownFloorRps!, 6);
+    }
+    expect(route('mixed').minimalFloorRatio).toBeNull();
+    const md = readFileSync(
+      join(dir, 'results', readdirSync(join(dir, 'results'))[0], 'results.md'),
+      'utf8',
+    );
+    // The results table: per route both floors and both ratios, as numbers.
+    const head = md
+      .split('\n')
+      .find((l) => l.startsWith('| scenario | shape | req/s'))!
+      .split(' | ');
+    const send = md
+      .split('\n')
+      .find((l) => l.startsWith('| send message | dev |'))!
+      .split(' | ');
+    const cell = (name: string) => send[head.indexOf(name)];
+    expect(cell('route / own floor')).toMatch(/^\d+\.\d\d$/);
+    expect(cell('minimal floor tx/s')).toBe('1000 (send)');
+    expect(cell('route / minimal floor')).toMatch(/^\d+\.\d\d$/);
+    expect(cell('SPEC §5 target')).toBe('≥ 0.5 × send floor, ≥ 0.5 × own floor, p99 < 50 ms');
+    expect(md).toContain('| send | 1000 | 1.5 | 3.3 | 1000 | 1.5 | 3.3 | +0 % |');
+    expect(md).toContain('_ejabberd is not in this run (--no-ejabberd)._');
+    const json = JSON.parse(
+      readFileSync(
+        join(dir, 'results', readdirSync(join(dir, 'results'))[0], 'results.json'),
+        'utf8',
+      ),
+    );
+    expect(json.routes).toHaveLength(report.routes.length);
   });
 
   it('times sends to the recipients’ open streams (none missing) and weighs idle streams', () => {
