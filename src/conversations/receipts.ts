@@ -1,4 +1,8 @@
-/** Read-receipt visibility (SPEC §2 "Read receipts"). Pure rules, unit-tested. */
+/**
+ * Read-receipt visibility (SPEC §2 "Read receipts"). Pure rules, unit-tested. The event streams'
+ * read events use it; a message's `seenBy` is rendered by PostgreSQL with the same rule
+ * (sql/rm_message_view.sql), and the receipts tests check both through the API.
+ */
 
 export interface ReceiptParty {
   readReceipts: boolean;
