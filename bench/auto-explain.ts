@@ -27,14 +27,27 @@ export async function explainNestedStatements(
     };
     statements.push({ text: entry['Query Text'], plan: entry.Plan });
   });
+  await loadAutoExplain(client, { analyze: options.analyze, format: 'json' });
+  return statements;
+}
+
+/**
+ * Loads auto_explain into `client`'s session (a superuser's), every statement's plan, nested
+ * ones included, sent to the client as a notice: in `format`, with actual times (and, with
+ * `buffers`, shared buffers) when `analyze`.
+ */
+export async function loadAutoExplain(
+  client: Client,
+  options: { analyze: boolean; buffers?: boolean; format: 'json' | 'text' },
+): Promise<void> {
   await client.query(`load 'auto_explain'`);
   for (const setting of [
     'auto_explain.log_min_duration = 0',
     'auto_explain.log_nested_statements = on',
     "auto_explain.log_level = 'notice'",
-    "auto_explain.log_format = 'json'",
+    `auto_explain.log_format = '${options.format}'`,
     `auto_explain.log_analyze = ${options.analyze ? 'on' : 'off'}`,
+    `auto_explain.log_buffers = ${options.buffers ? 'on' : 'off'}`,
   ])
     await client.query(`set ${setting}`);
-  return statements;
 }

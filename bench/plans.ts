@@ -6,6 +6,7 @@ import { MessageQueries, ThreadQueries } from '../src/conversations/conversation
 import { DEFAULT_MESSAGE_PAGE } from '../src/conversations/dto/messages.query';
 import { pageLimit } from '../src/platform/http/pagination';
 import { requestHash } from '../src/conversations/idempotency';
+import { loadAutoExplain } from './auto-explain';
 import { positional, withOwner } from './db';
 import { routeStatement, type RouteCall } from '../src/platform/tenancy/tenant-runner.service';
 import type { PrincipalRole } from '../src/platform/auth/principal';
@@ -72,16 +73,7 @@ export async function savePlans(
   client.on('notice', (n) => {
     if (n.message?.includes('plan:')) notices.push(n.message);
   });
-  await client.query(`load 'auto_explain'`);
-  for (const setting of [
-    'auto_explain.log_min_duration = 0',
-    'auto_explain.log_nested_statements = on',
-    "auto_explain.log_level = 'notice'",
-    'auto_explain.log_analyze = on',
-    'auto_explain.log_buffers = on',
-    'auto_explain.log_timing = on',
-  ])
-    await client.query(`set ${setting}`);
+  await loadAutoExplain(client, { analyze: true, buffers: true, format: 'text' });
   await client.query('set role rm_app');
   const summaries: PlanSummary[] = [];
   try {
@@ -140,7 +132,7 @@ export async function savePlans(
     const { reader, lister } = subjects;
     await explain(
       'thread-view',
-      `thread page (rm_api_thread_view: the thread and its latest ${DEFAULT_MESSAGE_PAGE} messages), longest thread`,
+      `thread page (rm_api_message_page with the thread: the thread and its latest ${DEFAULT_MESSAGE_PAGE} messages), longest thread`,
       reader,
       MessageQueries.threadView(heavy.threadId, DEFAULT_MESSAGE_PAGE),
     );

@@ -32,12 +32,8 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
     'fbbf95c916cb5ccc09b6e71057aba655a2a19e3965d0126d2af2cefadee3fa80',
   ],
   [
-    'conversations/sql/rm_api_thread_view.sql',
-    'b2e526f300c72bc82f95f1b29df0238fcb3f2fcdea6406584ba6cf27ef41de6b',
-  ],
-  [
     'conversations/sql/rm_api_message_page.sql',
-    '1553ed34e8066ec6992190364f7d7db73c7b7247336b419855c91d7ced6e0727',
+    '67245382eebd0b2471b8317fc2501341a426b1e19f44481aa6c6b1ddcd3e4f76',
   ],
   [
     'conversations/sql/rm_api_thread_list.sql',
@@ -54,8 +50,7 @@ const SIGNATURES = [
   `rm_message_view(uuid, uuid, integer, uuid, text, text, timestamptz, timestamptz, timestamptz, ${PARTY}, ${PARTY})`,
   `rm_thread_views(${PARTY}, uuid[])`,
   `rm_message_page(uuid, ${PARTY}, ${PARTY}, boolean, integer, integer, integer)`,
-  `rm_api_thread_view(${ENTRY}, uuid, integer)`,
-  `rm_api_message_page(${ENTRY}, uuid, uuid, uuid, integer)`,
+  `rm_api_message_page(${ENTRY}, uuid, uuid, uuid, integer, boolean)`,
   `rm_api_thread_list(${ENTRY}, timestamptz, uuid, integer)`,
 ];
 

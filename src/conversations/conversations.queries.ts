@@ -68,7 +68,11 @@ export const MessageQueries = {
    * thread, rm_thread_views, and its newest `limit` messages the caller may see, rm_message_page).
    */
   threadView(threadId: string, limit: number): RouteCall {
-    return { fn: 'rm_api_thread_view', params: [threadId, limit], columns: 'body' };
+    return {
+      fn: 'rm_api_message_page',
+      params: [threadId, null, null, limit, true],
+      columns: 'body',
+    };
   },
 
   /**
@@ -82,7 +86,7 @@ export const MessageQueries = {
   ): RouteCall {
     return {
       fn: 'rm_api_message_page',
-      params: [threadId, cursor.before ?? null, cursor.after ?? null, limit],
+      params: [threadId, cursor.before ?? null, cursor.after ?? null, limit, false],
       columns: 'body',
     };
   },

@@ -98,7 +98,7 @@ export class ConversationsService {
 
   /**
    * GET …/threads/:id: the tenant entry, the thread and its latest page as one statement
-   * (rm_api_thread_view), answering the body as PostgreSQL renders it (JSON text).
+   * (rm_api_message_page with the thread), answering the body as PostgreSQL renders it (JSON text).
    */
   viewAs(principal: Principal, threadId: string, limit?: number): Promise<string> {
     return this.readRoute(

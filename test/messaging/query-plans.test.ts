@@ -181,7 +181,7 @@ describe('the hot queries are index-backed (100k messages)', () => {
       ['message_threads_pkey', 'thread_participants_pkey', 'messages_thread_seq_key'],
     ],
     [
-      'rm_api_thread_view',
+      'rm_api_message_page (the thread view)',
       () => route(MessageQueries.threadView(threadId, 50)),
       ['thread_participants_pkey', 'messages_thread_seq_key', 'message_reads_pkey'],
     ],
