@@ -15,7 +15,9 @@ import { delimiter, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { databaseName, withDatabase } from './db';
+import { toLoadResult } from './load';
 import { freePort, onCleanup } from './processes';
+import { PHRASES } from './scenarios';
 import { startSampling, type Sample } from './sampler';
 import type { LoadResult } from './stats';
 
@@ -76,14 +78,6 @@ export interface EjabberdReport {
 
 /** `stored` below this (or far above) marks the run as not comparable. */
 export const STORED_TOLERANCE = 0.02;
-
-const PHRASES = [
-  'On my way up.',
-  'Did the plumber come by today?',
-  'Thanks a lot!',
-  'The laundry room on floor 2 has a broken dryer, I left a note on it.',
-  'Can I borrow your ladder on Saturday morning? I will bring it back before noon.',
-];
 
 /** ejabberdctl on PATH or in /usr/sbin (root's PATH has it; others' may not), else null. */
 export function findEjabberdctl(): string | null {
@@ -439,23 +433,7 @@ async function load(
       },
     ],
   });
-  const statusCodes: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
-    statusCodes[code] = stat.count ?? 0;
-  }
-  return {
-    rps: result.requests.total / result.duration,
-    completed: result.requests.total,
-    seconds: result.duration,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    statusCodes,
-    samples: [],
-  };
+  return toLoadResult(result);
 }
 
 /** The whole stage: start (or use), register, load at each concurrency, stop. */

@@ -27,14 +27,18 @@ export async function runHttp(options: {
       },
     ],
   });
+  return toLoadResult(result);
+}
+
+/** An autocannon result as the bench reports a load (stats.ts). */
+export function toLoadResult(result: autocannon.Result): LoadResult {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
     statusCodes[code] = stat.count ?? 0;
   }
-  const completed = result.requests.total;
   return {
-    rps: completed / result.duration,
-    completed,
+    rps: result.requests.total / result.duration,
+    completed: result.requests.total,
     seconds: result.duration,
     p50: result.latency.p50,
     p90: result.latency.p90,

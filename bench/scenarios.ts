@@ -72,7 +72,8 @@ export interface Operation {
   clientMessageId?: string;
 }
 
-const PHRASES = [
+/** Message bodies the load sends (the ejabberd comparison sends the same). */
+export const PHRASES = [
   'On my way up.',
   'Did the plumber come by today?',
   'Thanks a lot!',
