@@ -243,13 +243,22 @@ describe('two API instances and two workers on one database and one Redis', () =
     countSent(users.dee, threadCD, accepted);
     const statuses = responses.map((r) => r.status);
     expect({ statuses: [...new Set(statuses)].sort() }).toEqual({ statuses: [201, 429] });
-    // Fixed one-second windows, opened by their first request: a burst answered within a second
-    // got exactly the limit; a slower one (a loaded machine) at most the limit per window it
-    // spans. On this machine the burst takes some 100 ms.
-    const windows = elapsed < 1000 ? 1 : Math.floor(elapsed / 1000) + 1;
-    if (windows === 1)
-      expect({ accepted, elapsed }).toEqual({ accepted: WRITES_PER_SECOND, elapsed });
-    else expect(accepted).toBeLessThanOrEqual(WRITES_PER_SECOND * windows);
+    // Fixed one-second windows on the clock. Each process decides from what it knows and syncs
+    // with Redis every 20 ms (docs/scaling.md, "Rate limits across processes"): before it has
+    // heard of the other's admissions a process spends at most its share of what was left,
+    // ceil(limit / 2) here, and beyond it asks Redis. So a window admits at least the limit (when
+    // asked for more) and at most limit + ceil(limit / 2) (the documented bound for two
+    // processes, not the exact limit of one), never the 2 × limit of two separate counters. A
+    // slower burst (a loaded machine) may span two windows. On this machine it takes ~100 ms.
+    const bound = WRITES_PER_SECOND + Math.ceil(WRITES_PER_SECOND / 2);
+    const windows = Math.floor((t0 + elapsed) / 1000) - Math.floor(t0 / 1000) + 1;
+    if (windows === 1) {
+      expect({ accepted, atLeastLimit: accepted >= WRITES_PER_SECOND }).toEqual({
+        accepted,
+        atLeastLimit: true,
+      });
+      expect(accepted).toBeLessThanOrEqual(bound);
+    } else expect(accepted).toBeLessThanOrEqual(bound * windows);
     const limited = responses.filter((r) => r.status === 429);
     expect(new Set(limited.map((r) => r.headers['content-type']))).toEqual(
       new Set(['application/problem+json; charset=utf-8']),

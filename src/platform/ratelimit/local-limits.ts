@@ -22,6 +22,28 @@ if room > 0 and tonumber(ARGV[2]) > 0 then
 end
 return {count, granted}`;
 
+/** SYNC for many counters at once (one Redis): ARGV holds the four arguments of each key in turn. */
+const SYNC_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  local hits = tonumber(ARGV[4 * i - 3])
+  local count = redis.call('INCRBY', KEYS[i], hits)
+  if count == hits then redis.call('PEXPIRE', KEYS[i], ARGV[4 * i]) end
+  local granted = 0
+  local room = tonumber(ARGV[4 * i - 1]) - count
+  local waiting = tonumber(ARGV[4 * i - 2])
+  if room > 0 and waiting > 0 then
+    granted = math.min(room, waiting)
+    count = redis.call('INCRBY', KEYS[i], granted)
+  end
+  out[2 * i - 1] = count
+  out[2 * i] = granted
+end
+return out`;
+
+/** Counters per SYNC_MANY call (a sync with more sends several calls in one pipeline). */
+const SYNC_CHUNK = 256;
+
 /**
  * The process's heartbeat in the set of API processes that admit requests (scored by Redis's own
  * clock); drops the ones silent for ARGV[2] ms and answers how many are left.
@@ -36,6 +58,7 @@ return redis.call('ZCARD', KEYS[1])`;
 
 interface LimitCommands {
   rmLimitSync(key: string, hits: number, waiting: number, limit: number, ttlMs: number): unknown;
+  rmLimitSyncMany(keys: number, ...keysThenArgs: Array<string | number>): unknown;
   rmLimitHeartbeat(key: string, member: string, expiryMs: number): unknown;
 }
 
@@ -52,8 +75,8 @@ const HEARTBEAT_MS = 1000;
 const HEARTBEAT_EXPIRY_MS = 3000;
 /** How long a starting process waits for its first heartbeat's answer (the process count). */
 const JOIN_WAIT_MS = 2000;
-/** After a failed sync, Redis is not asked for this long (every limit fails open meanwhile). */
-const OPEN_MS = 1000;
+/** After a failed sync, Redis is asked again (a sync of what came meanwhile) this long after. */
+const RETRY_MS = 1000;
 
 /**
  * Per-user fixed-window limits decided in this process, kept shared across the API processes by
@@ -65,7 +88,9 @@ const OPEN_MS = 1000;
  *
  * Fails open like the synchronous limiter: a sync that fails or outlasts
  * RATE_LIMIT_REDIS_TIMEOUT_MS admits whatever waited for it, forgets the local counts and lets
- * every request through for a second, then starts again from nothing. Windows are aligned on the
+ * every request through until a sync succeeds again (tried once a second while requests come).
+ * A failure is noticed at the first sync after it: until then requests are decided from what
+ * the process knows (one process alone still counts exactly). Windows are aligned on the
  * clock (`floor(now / windowMs)`), so every process counts the same window under the same key:
  * `rm:rl:<name>:<window>` (`rm:rl:{<name>}:<window>` on a cluster).
  */
@@ -83,7 +108,9 @@ export class LocalLimits implements OnModuleDestroy {
   /** Hits admitted in a window that ended before they were sent: sent with the next sync. */
   private leftovers: Array<{ key: string; hits: number; ttlMs: number }> = [];
   private processes = 1;
-  private openUntil = 0;
+  /** False from a failed sync until one succeeds: every request is admitted (fail open). */
+  private healthy = true;
+  private retryAt = 0;
   private timer?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
   private syncing = false;
@@ -112,6 +139,7 @@ export class LocalLimits implements OnModuleDestroy {
     });
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('rmLimitSync', { numberOfKeys: 1, lua: SYNC });
+    this.redis.defineCommand('rmLimitSyncMany', { lua: SYNC_MANY });
     this.redis.defineCommand('rmLimitHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     const redis = this.redis;
     await new Promise<void>((resolve) => {
@@ -140,8 +168,8 @@ export class LocalLimits implements OnModuleDestroy {
    * waits for the next sync.
    */
   admit(name: string, limit: number, windowMs: number): number | Promise<number> {
+    if (!this.redis) return 0;
     const now = Date.now();
-    if (!this.redis || now < this.openUntil) return 0;
     let counter = this.counters.get(name);
     if (!counter) {
       counter = new WindowCounter(name, limit, windowMs);
@@ -149,6 +177,12 @@ export class LocalLimits implements OnModuleDestroy {
     }
     const window = Math.floor(now / windowMs);
     if (counter.window !== window) this.roll(counter, window);
+    if (!this.healthy) {
+      // Fail open; the count still goes to Redis, as the probe that tells when it is back.
+      counter.pending++;
+      this.touch(counter, false);
+      return 0;
+    }
     const decision = counter.decide();
     if (decision === 'admit') {
       this.touch(counter, false);
@@ -181,7 +215,12 @@ export class LocalLimits implements OnModuleDestroy {
       this.timer = undefined;
     }
     if (!this.timer) {
-      this.timer = setTimeout(() => void this.sync(), urgent ? 0 : this.syncMs);
+      const delay = !this.healthy
+        ? Math.max(this.syncMs, this.retryAt - Date.now())
+        : urgent
+          ? 0
+          : this.syncMs;
+      this.timer = setTimeout(() => void this.sync(), delay);
       this.timer.unref();
     }
   }
@@ -225,6 +264,8 @@ export class LocalLimits implements OnModuleDestroy {
         ),
         ...leftovers.map((l) => [l.key, l.hits, 0, 0, l.ttlMs] as const),
       ]);
+      if (!this.healthy) this.logger.log('rate limiting resumed (Redis answers again)');
+      this.healthy = true;
     } catch (error) {
       this.trip(error as Error);
     }
@@ -250,8 +291,9 @@ export class LocalLimits implements OnModuleDestroy {
   }
 
   /**
-   * The scripts of one sync: one pipeline on one Redis; on a cluster each command on its own
-   * (a cluster pipeline must stay within one slot), written without waiting for the answers.
+   * The scripts of one sync. One Redis: one script call per SYNC_CHUNK counters, in one pipeline
+   * (one write). A cluster: one call per counter (a script's keys must share a slot, and so must a
+   * cluster pipeline's), all written without waiting for the answers.
    */
   private async send(
     redis: RedisClient,
@@ -266,19 +308,33 @@ export class LocalLimits implements OnModuleDestroy {
     const pipeline = redis.pipeline() as unknown as LimitCommands & {
       exec(): Promise<Array<[Error | null, unknown]> | null>;
     };
-    for (const c of calls) pipeline.rmLimitSync(...c);
+    for (let start = 0; start < calls.length; start += SYNC_CHUNK) {
+      const chunk = calls.slice(start, start + SYNC_CHUNK);
+      const args: Array<string | number> = chunk.map((c) => c[0]);
+      for (const [, hits, waiting, limit, ttlMs] of chunk) args.push(hits, waiting, limit, ttlMs);
+      pipeline.rmLimitSyncMany(chunk.length, ...args);
+    }
     const results = await pipeline.exec();
     if (!results) throw new Error('pipeline not executed');
-    return results.map(([error, value]) => {
+    const answers: Array<[number, number]> = [];
+    for (const [error, value] of results) {
       if (error) throw error;
-      return value as [number, number];
-    });
+      const flat = value as number[];
+      for (let i = 0; i < flat.length; i += 2) answers.push([flat[i], flat[i + 1]]);
+    }
+    return answers;
   }
 
-  /** Redis failed: admit everything for OPEN_MS, then start counting afresh. */
+  /**
+   * Redis failed: admit everything until a sync succeeds again (tried at most every RETRY_MS),
+   * with the counts of what it admitted meanwhile (the probe).
+   */
   private trip(error: Error): void {
-    this.openUntil = Date.now() + OPEN_MS;
-    this.logger.warn(`rate limiting skipped (Redis unavailable): ${error.message}`);
+    this.retryAt = Date.now() + RETRY_MS;
+    if (this.healthy) {
+      this.logger.warn(`rate limiting skipped (Redis unavailable): ${error.message}`);
+    }
+    this.healthy = false;
     for (const counter of this.counters.values()) {
       for (const waiter of counter.waiting) waiter(0);
     }
