@@ -235,15 +235,8 @@ export class LocalLimits implements OnModuleDestroy {
     const redis = this.redis;
     if (!redis || this.syncing) return;
     const sent: Sent[] = [];
-    for (const counter of this.dirty) {
-      const hits = counter.pending;
-      counter.sending += hits;
-      counter.pending = 0;
-      const asked = counter.waiting;
-      counter.waiting = [];
-      counter.asked = asked;
-      sent.push({ counter, window: counter.window, hits, asked });
-    }
+    for (const counter of this.dirty)
+      sent.push({ counter, window: counter.window, ...counter.take() });
     this.dirty.clear();
     const leftovers = this.leftovers;
     this.leftovers = [];

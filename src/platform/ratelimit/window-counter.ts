@@ -68,6 +68,16 @@ export class WindowCounter {
     return 'wait';
   }
 
+  /** Starts a sync: what was admitted since the last one is sent, and what waits is asked. */
+  take(): { hits: number; asked: Waiter[] } {
+    const hits = this.pending;
+    this.sending += hits;
+    this.pending = 0;
+    this.asked = this.waiting;
+    this.waiting = [];
+    return { hits, asked: this.asked };
+  }
+
   /** Redis answered the sync of `sent` hits for this window: the shared count is `count`. */
   answered(sent: number, count: number, processes: number): void {
     this.sending -= sent;
