@@ -229,6 +229,10 @@ describe('two API instances and two workers on one database and one Redis', () =
     // requests to each instance: never over the limit on either alone (a per-process counter
     // would refuse none, however the requests fall in time), over it together.
     const perInstance = WRITES_PER_SECOND;
+    // Windows are aligned on the clock: start the burst at the start of one, so that it falls
+    // within it (a burst straddling two windows may be all admitted).
+    const into = Date.now() % 1000;
+    if (into > 20) await pause(1000 - into + 5);
     const t0 = Date.now();
     const responses = await Promise.all(
       Array.from({ length: 2 * perInstance }, (_, i) =>
@@ -242,7 +246,7 @@ describe('two API instances and two workers on one database and one Redis', () =
     const accepted = responses.filter((r) => r.status === 201).length;
     countSent(users.dee, threadCD, accepted);
     const statuses = responses.map((r) => r.status);
-    expect({ statuses: [...new Set(statuses)].sort() }).toEqual({ statuses: [201, 429] });
+    expect(statuses.every((s) => s === 201 || s === 429)).toBe(true);
     // Fixed one-second windows on the clock. Each process decides from what it knows and syncs
     // with Redis every 20 ms (docs/scaling.md, "Rate limits across processes"): before it has
     // heard of the other's admissions a process spends at most its share of what was left,
@@ -253,6 +257,7 @@ describe('two API instances and two workers on one database and one Redis', () =
     const bound = WRITES_PER_SECOND + Math.ceil(WRITES_PER_SECOND / 2);
     const windows = Math.floor((t0 + elapsed) / 1000) - Math.floor(t0 / 1000) + 1;
     if (windows === 1) {
+      expect({ statuses: [...new Set(statuses)].sort() }).toEqual({ statuses: [201, 429] });
       expect({ accepted, atLeastLimit: accepted >= WRITES_PER_SECOND }).toEqual({
         accepted,
         atLeastLimit: true,

@@ -70,9 +70,13 @@ interface Sent {
   asked: Waiter[];
 }
 
-/** Heartbeats this often; a process silent for HEARTBEAT_EXPIRY_MS no longer counts. */
+/**
+ * Heartbeats this often; a process silent for HEARTBEAT_EXPIRY_MS no longer counts. Counting a
+ * process too long only makes the shares smaller (more requests wait for a sync); counting one
+ * too few would loosen the bound, so a busy process's late heartbeat must not drop it.
+ */
 const HEARTBEAT_MS = 1000;
-const HEARTBEAT_EXPIRY_MS = 3000;
+const HEARTBEAT_EXPIRY_MS = 10_000;
 /** How long a starting process waits for its first heartbeat's answer (the process count). */
 const JOIN_WAIT_MS = 2000;
 /** After a failed sync, Redis is asked again (a sync of what came meanwhile) this long after. */
