@@ -1,7 +1,6 @@
 import { DevSignInModule } from './members/dev-sign-in.module';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { TracingModule } from './platform/tracing/tracing.module';
 import { ConfigError, type AppConfig } from './config/app-config';
@@ -14,8 +13,7 @@ import { DatabaseModule } from './platform/database/database.module';
 import { TenancyModule } from './platform/tenancy/tenancy.module';
 import { loggerParams } from './platform/logging/logging';
 import { RateLimitModule } from './platform/ratelimit/rate-limit.module';
-import { RedisThrottlerStorage } from './platform/ratelimit/redis-throttler.storage';
-import { UserThrottlerGuard } from './platform/ratelimit/user-throttler.guard';
+import { UserRateLimitGuard } from './platform/ratelimit/user-rate-limit.guard';
 import { TenantContextInterceptor } from './platform/tenancy/tenant-context.interceptor';
 import { BlocksModule } from './blocks/blocks.module';
 import { MembersModule } from './members/members.module';
@@ -39,13 +37,12 @@ export interface AppShape {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, shape: AppShape): DynamicModule {
-    const isRead = (method: string) => method === 'GET' || method === 'HEAD';
     const httpProviders: Provider[] = shape.http
       ? [
           // Order matters: verify the token, then rate-limit per user, then check the role, then refuse
           // a body sent to a route that takes none.
           { provide: APP_GUARD, useClass: JwtAuthGuard },
-          { provide: APP_GUARD, useClass: UserThrottlerGuard },
+          { provide: APP_GUARD, useClass: UserRateLimitGuard },
           { provide: APP_GUARD, useClass: RolesGuard },
           { provide: APP_GUARD, useClass: UnexpectedBodyGuard },
           { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
@@ -68,29 +65,6 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config)),
         TracingModule,
         RateLimitModule,
-        ThrottlerModule.forRootAsync({
-          imports: [RateLimitModule],
-          inject: [RedisThrottlerStorage],
-          useFactory: (storage: RedisThrottlerStorage) => ({
-            storage,
-            throttlers: [
-              {
-                name: 'reads',
-                ttl: 1000,
-                limit: config.rateLimits.readsPerSecond,
-                skipIf: (ctx) =>
-                  !isRead(ctx.switchToHttp().getRequest<{ method: string }>().method),
-              },
-              {
-                name: 'writes',
-                ttl: 1000,
-                limit: config.rateLimits.writesPerSecond,
-                skipIf: (ctx) => isRead(ctx.switchToHttp().getRequest<{ method: string }>().method),
-              },
-            ],
-            setHeaders: false,
-          }),
-        }),
         DatabaseModule.forRoot({ url: runtimeUrl, worker: shape.worker }),
         TenancyModule,
         QueuesModule.forRoot(config),

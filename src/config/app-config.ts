@@ -88,6 +88,12 @@ export interface AppConfig {
     threadsPerHour: number;
     /** Longer than this, a Redis answer is not waited for (the limit fails open). */
     redisTimeoutMs: number;
+    /**
+     * The per-user limits are decided in each API process and synced with Redis this often (one
+     * pipeline for every counter touched): the longer, the fewer Redis calls and the more a burst
+     * spread over several processes can pass the limit before they learn of each other.
+     */
+    syncMs: number;
   };
   outbox: { pollMs: number; batchSize: number };
   /** The real-time event stream (SPEC §4a). */
@@ -278,6 +284,7 @@ export function loadConfig(explicit?: Env, purpose?: Purpose): AppConfig {
       readsPerSecond: read.int('RATE_LIMIT_READS_PER_SECOND', 100, 1, 100000),
       threadsPerHour: read.int('RATE_LIMIT_THREADS_PER_HOUR', 30, 1, 100000),
       redisTimeoutMs: read.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 100, 5, 10000),
+      syncMs: read.int('RATE_LIMIT_SYNC_MS', 20, 1, 1000),
     },
     outbox: {
       pollMs: read.int('OUTBOX_POLL_MS', 100, 10, 60000),

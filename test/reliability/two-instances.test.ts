@@ -229,6 +229,10 @@ describe('two API instances and two workers on one database and one Redis', () =
     // requests to each instance: never over the limit on either alone (a per-process counter
     // would refuse none, however the requests fall in time), over it together.
     const perInstance = WRITES_PER_SECOND;
+    // Windows are aligned on the clock: start the burst at the start of one, so that it falls
+    // within it (a burst straddling two windows may be all admitted).
+    const into = Date.now() % 1000;
+    if (into > 20) await pause(1000 - into + 5);
     const t0 = Date.now();
     const responses = await Promise.all(
       Array.from({ length: 2 * perInstance }, (_, i) =>
@@ -242,14 +246,24 @@ describe('two API instances and two workers on one database and one Redis', () =
     const accepted = responses.filter((r) => r.status === 201).length;
     countSent(users.dee, threadCD, accepted);
     const statuses = responses.map((r) => r.status);
-    expect({ statuses: [...new Set(statuses)].sort() }).toEqual({ statuses: [201, 429] });
-    // Fixed one-second windows, opened by their first request: a burst answered within a second
-    // got exactly the limit; a slower one (a loaded machine) at most the limit per window it
-    // spans. On this machine the burst takes some 100 ms.
-    const windows = elapsed < 1000 ? 1 : Math.floor(elapsed / 1000) + 1;
-    if (windows === 1)
-      expect({ accepted, elapsed }).toEqual({ accepted: WRITES_PER_SECOND, elapsed });
-    else expect(accepted).toBeLessThanOrEqual(WRITES_PER_SECOND * windows);
+    expect(statuses.every((s) => s === 201 || s === 429)).toBe(true);
+    // Fixed one-second windows on the clock. Each process decides from what it knows and syncs
+    // with Redis every 20 ms (docs/scaling.md, "Rate limits across processes"): before it has
+    // heard of the other's admissions a process spends at most its share of what was left,
+    // ceil(limit / 2) here, and beyond it asks Redis. So a window admits at least the limit (when
+    // asked for more) and at most limit + ceil(limit / 2) (the documented bound for two
+    // processes, not the exact limit of one), never the 2 × limit of two separate counters. A
+    // slower burst (a loaded machine) may span two windows. On this machine it takes ~100 ms.
+    const bound = WRITES_PER_SECOND + Math.ceil(WRITES_PER_SECOND / 2);
+    const windows = Math.floor((t0 + elapsed) / 1000) - Math.floor(t0 / 1000) + 1;
+    if (windows === 1) {
+      expect({ statuses: [...new Set(statuses)].sort() }).toEqual({ statuses: [201, 429] });
+      expect({ accepted, atLeastLimit: accepted >= WRITES_PER_SECOND }).toEqual({
+        accepted,
+        atLeastLimit: true,
+      });
+      expect(accepted).toBeLessThanOrEqual(bound);
+    } else expect(accepted).toBeLessThanOrEqual(bound * windows);
     const limited = responses.filter((r) => r.status === 429);
     expect(new Set(limited.map((r) => r.headers['content-type']))).toEqual(
       new Set(['application/problem+json; charset=utf-8']),

@@ -1,10 +1,10 @@
 import { Global, Module } from '@nestjs/common';
+import { LocalLimits } from './local-limits';
 import { RateLimiter } from './rate-limiter.service';
-import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 @Global()
 @Module({
-  providers: [RateLimiter, RedisThrottlerStorage],
-  exports: [RateLimiter, RedisThrottlerStorage],
+  providers: [RateLimiter, LocalLimits],
+  exports: [RateLimiter, LocalLimits],
 })
 export class RateLimitModule {}
