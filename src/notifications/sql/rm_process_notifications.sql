@@ -31,11 +31,17 @@ begin
     return query select 'vanished'::text;
     return;
   end if;
-  insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
-    values (p_event, v_org, 'notifications', now() + interval '1 minute')
-    on conflict do nothing;
+  -- The relay wrote the consumer row; it is written here only when missing (one statement less
+  -- an event in the usual case: issue 17).
   select c.done_at into v_done from event_consumers c
     where c.event_id = p_event and c.consumer = 'notifications' for no key update;
+  if not found then
+    insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
+      values (p_event, v_org, 'notifications', now() + interval '1 minute')
+      on conflict do nothing;
+    select c.done_at into v_done from event_consumers c
+      where c.event_id = p_event and c.consumer = 'notifications' for no key update;
+  end if;
   if v_done is not null then
     return query select 'duplicate'::text;
     return;
