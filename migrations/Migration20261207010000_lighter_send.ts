@@ -13,8 +13,9 @@ const NAME = 'Migration20261207010000_lighter_send';
  * - rm_uuid_v7_at is PL/pgSQL (its plan kept for the session) instead of a SQL function that
  *   cannot be inlined and was planned again on each call in each transaction (ids of messages,
  *   outbox events, notifications);
- * - rm_process_notifications writes the consumer row only when the relay has not (it always has,
- *   but for a reconciler's dispatch of an old event).
+ * - rm_process_notifications (the notifications consumer, per event) reads the event with its
+ *   consumer row (locked) in one statement and the message with the recipient's participant row
+ *   (locked) and membership in one, and writes the consumer row only when the relay has not.
  * Same results and rules; the functions keep their signatures, owners and grants.
  */
 export const FUNCTION_FILES: [file: string, sha256: string][] = [
@@ -28,7 +29,7 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
   ],
   [
     'notifications/sql/rm_process_notifications.sql',
-    '2ced1992d98056ff907f6d7cef0c83b9876449315f0c8863727c3cc6a9e0e54d',
+    '0b1a01e38b8f2612090541fcd3fdfb4e83bc5e62a5601bbcaa230a44726dc0d7',
   ],
 ];
 
