@@ -14,6 +14,7 @@ import { Migration20261206160000_webhook_throughput } from './Migration202612061
 import { Migration20261206220000_distribution_keys } from './Migration20261206220000_distribution_keys';
 import { Migration20261206230000_one_round_trip } from './Migration20261206230000_one_round_trip';
 import { Migration20261207000000_one_statement_reads } from './Migration20261207000000_one_statement_reads';
+import { Migration20261207010000_lighter_send } from './Migration20261207010000_lighter_send';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -53,5 +54,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207000000_one_statement_reads',
     class: Migration20261207000000_one_statement_reads,
+  },
+  {
+    name: 'Migration20261207010000_lighter_send',
+    class: Migration20261207010000_lighter_send,
   },
 ];

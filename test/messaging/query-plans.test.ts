@@ -178,7 +178,13 @@ describe('the hot queries are index-backed (100k messages)', () => {
         `select * from rm_api_send_message(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [...entry(), threadId, 'Planned, then rolled back', null, Buffer.alloc(32), false],
       ],
-      ['message_threads_pkey', 'thread_participants_pkey', 'messages_thread_seq_key'],
+      // Both participants are read with their memberships in one statement (issue 17).
+      [
+        'message_threads_pkey',
+        'thread_participants_pkey',
+        'messages_thread_seq_key',
+        'memberships_pkey',
+      ],
     ],
     [
       'rm_api_message_page (the thread view)',
@@ -208,14 +214,14 @@ describe('the hot queries are index-backed (100k messages)', () => {
   ];
 
   it.each(functionCases)(
-    '%s runs no sequential scan on messages, thread_participants or message_reads (auto_explain)',
+    '%s runs no sequential scan on messages, thread_participants, message_reads or memberships (auto_explain)',
     async (_name, build, expected) => {
       const [sql, params] = build();
       const plans = await explainNestedAsApp(t.database, sql, params);
       // The function's own statements, the call itself and what it calls (rm_enter_tenant…).
       expect(plans.length).toBeGreaterThan(2);
       const scans = plans.flatMap((plan) =>
-        seqScansOn(plan, ['messages', 'thread_participants', 'message_reads']),
+        seqScansOn(plan, ['messages', 'thread_participants', 'message_reads', 'memberships']),
       );
       expect(scans).toEqual([]);
       const indexes = new Set(

@@ -12,38 +12,50 @@
 -- The recipient's participant row is locked first, which orders this with their reads. A
 -- notification created (or coalesced) writes a notification.created event for the recipient's
 -- event streams.
+-- Few statements an event (issue 17): the event with its consumer row (locked) in one, the
+-- message with the recipient's participant row (locked) and membership in one.
 create or replace function rm_process_notifications(p_event uuid)
 returns table (status text)
 language plpgsql as $$
 declare
   v_org uuid := nullif(current_setting('app.org_id', true), '')::uuid;
-  v_done timestamptz;
-  v_event outbox_events%rowtype;
-  v_msg messages%rowtype;
+  v_event record;
+  v_msg record;
   v_recipient uuid;
-  v_part thread_participants%rowtype;
   v_active boolean;
   v_result text := 'skipped';
   v_notification uuid;
 begin
-  select e.* into v_event from outbox_events e where e.id = p_event;
+  -- The event and its consumer row, locked: a duplicate job finds it done. The relay wrote the
+  -- row; it is written here only when missing.
+  select e.type, e.thread_id, e.message_id, e.actor_id, e.data, e.created_at, c.done_at into v_event
+    from event_consumers c
+    join outbox_events e on e.org_id = c.org_id and e.id = c.event_id
+   where c.event_id = p_event and c.consumer = 'notifications'
+     for no key update of c;
   if not found then
-    return query select 'vanished'::text;
-    return;
+    perform 1 from outbox_events e where e.id = p_event;
+    if not found then
+      return query select 'vanished'::text;
+      return;
+    end if;
+    insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
+      values (p_event, v_org, 'notifications', now() + interval '1 minute')
+      on conflict do nothing;
+    select e.type, e.thread_id, e.message_id, e.actor_id, e.data, e.created_at, c.done_at into v_event
+      from event_consumers c
+      join outbox_events e on e.org_id = c.org_id and e.id = c.event_id
+     where c.event_id = p_event and c.consumer = 'notifications'
+       for no key update of c;
   end if;
-  insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
-    values (p_event, v_org, 'notifications', now() + interval '1 minute')
-    on conflict do nothing;
-  select c.done_at into v_done from event_consumers c
-    where c.event_id = p_event and c.consumer = 'notifications' for no key update;
-  if v_done is not null then
+  if v_event.done_at is not null then
     return query select 'duplicate'::text;
     return;
   end if;
 
   if v_event.type = 'thread.created' and not coalesce(v_event.data ->> 'silent', '') = 'true' then
     v_recipient := (v_event.data ->> 'recipientId')::uuid;
-    select * into v_part from thread_participants tp
+    perform 1 from thread_participants tp
       where tp.thread_id = v_event.thread_id and tp.user_id = v_recipient for no key update;
     select m.active into v_active from memberships m where m.org_id = v_org and m.user_id = v_recipient;
     if found and v_active then
@@ -53,19 +65,23 @@ begin
       v_result := 'notified';
     end if;
   elsif v_event.type = 'message.created' and not coalesce(v_event.data ->> 'first', '') = 'true' then
-    select * into v_msg from messages m where m.id = v_event.message_id;
-    if found and not v_msg.withheld and v_msg.deleted_at is null then
-      select * into v_part from thread_participants tp
-        where tp.thread_id = v_msg.thread_id and tp.other_user_id = v_msg.sender_id for no key update;
-      select m.active into v_active from memberships m where m.org_id = v_org and m.user_id = v_part.user_id;
-      if v_part.user_id is not null and v_active and v_part.last_read_seq < v_msg.seq then
-        insert into notifications (org_id, user_id, type, thread_id, actor_id, count, created_at, updated_at)
-          values (v_org, v_part.user_id, 'message.received', v_msg.thread_id, v_msg.sender_id, 1, now(), now())
-          on conflict (org_id, user_id, thread_id, actor_id) where read_at is null and type = 'message.received'
-          do update set count = notifications.count + 1, updated_at = now()
-          returning id into v_notification;
-        v_result := 'notified';
-      end if;
+    -- The message with its recipient: their participant row (locked) and membership.
+    select m.thread_id, m.sender_id, m.seq, m.withheld, m.deleted_at,
+           tp.user_id, tp.last_read_seq, ms.active into v_msg
+      from messages m
+      join thread_participants tp
+        on tp.org_id = m.org_id and tp.thread_id = m.thread_id and tp.other_user_id = m.sender_id
+      join memberships ms on ms.org_id = tp.org_id and ms.user_id = tp.user_id
+     where m.id = v_event.message_id
+       for no key update of tp;
+    if found and not v_msg.withheld and v_msg.deleted_at is null and v_msg.active
+       and v_msg.last_read_seq < v_msg.seq then
+      insert into notifications (org_id, user_id, type, thread_id, actor_id, count, created_at, updated_at)
+        values (v_org, v_msg.user_id, 'message.received', v_msg.thread_id, v_msg.sender_id, 1, now(), now())
+        on conflict (org_id, user_id, thread_id, actor_id) where read_at is null and type = 'message.received'
+        do update set count = notifications.count + 1, updated_at = now()
+        returning id into v_notification;
+      v_result := 'notified';
     end if;
   end if;
 

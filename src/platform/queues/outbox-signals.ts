@@ -14,6 +14,7 @@ const WAKE_WINDOW_MS = 20;
  *   this process wake at once; workers in other processes through one Redis PUBLISH, at most one
  *   per 20 ms per process (the first at once, the rest together at the end of the window).
  * - `local()`: wake this process's consumers only (a worker that just made more work itself).
+ * - `deliveries()`: wake this process's webhook delivery dispatch (see below); commits do not.
  * Best effort: a wake that is lost (Redis away) costs one poll interval, never an event.
  * On a Redis Cluster the channel is plain pub/sub too (PUBLISH reaches every node over the
  * cluster bus; the subscriber listens on any one node and moves when that node goes): a few
@@ -52,6 +53,22 @@ export class OutboxSignals implements OnModuleDestroy {
 
   local(): void {
     this.emitter.emit('wake');
+  }
+
+  /**
+   * Webhook deliveries became due or freed an endpoint's slot (a fan-out created some, an attempt
+   * was recorded): wake this process's delivery dispatch. A commit does not wake it (a send
+   * creates no delivery; issue 17: one idle claim per commit cost more PostgreSQL time than the
+   * relay's own claim); it polls every OUTBOX_POLL_MS for the rest (retries, manual redeliveries).
+   */
+  deliveries(): void {
+    this.emitter.emit('deliveries');
+  }
+
+  /** Calls `listener` on every deliveries wake of this process. */
+  onDeliveries(listener: () => void): () => void {
+    this.emitter.on('deliveries', listener);
+    return () => this.emitter.off('deliveries', listener);
   }
 
   /** Calls `listener` on every wake, from this process or (through Redis) another. */

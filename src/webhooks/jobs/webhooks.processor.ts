@@ -39,7 +39,9 @@ export class WebhookDeliveriesProcessor extends JobProcessor {
       job.data.orgId,
       list,
     );
-    // Recorded attempts free their endpoint's slots: let the relay fill them.
+    // Recorded attempts free their endpoint's slots: let the relay fill them (and wake the
+    // consumers for what an attempt may have written, e.g. a webhook.disabled notification).
+    this.signals.deliveries();
     this.signals.local();
     return outcomes;
   }
@@ -77,7 +79,7 @@ export class WebhooksProcessor extends JobProcessor {
       },
     );
     // New deliveries are due now: the relay dispatches them without waiting for its poll.
-    if (created) this.signals.local();
+    if (created) this.signals.deliveries();
     return events;
   }
 }
