@@ -16,8 +16,10 @@ import {
   type SendResult,
   type StartStatus,
   type ThreadViewRow,
+  type ThreadViewText,
 } from './conversations.rows';
 import type { MessageResponse } from './dto/message.response';
+import type { ThreadResponse } from './dto/thread.response';
 
 /** A participant of a thread, with what deciding who may hear of its events needs. */
 export interface ThreadParticipantRow extends ParticipantView {
@@ -44,11 +46,12 @@ export class ConversationsRepository {
   }
 
   /** One thread as `viewer` sees it (rm_thread_views); null when they take no part in it. */
-  one(threadId: string, viewer: ParticipantView): Promise<ThreadViewRow | null> {
-    return this.db.one<ThreadViewRow>(
+  async one(threadId: string, viewer: ParticipantView): Promise<ThreadViewRow | null> {
+    const row = await this.db.one<ThreadViewText>(
       `select ${THREAD_VIEW_COLUMNS} from rm_thread_views(?, ?, ?, ?, ?, array[?::uuid])`,
       [...partyParams(viewer), threadId],
     );
+    return row ? { ...row, view: JSON.parse(row.view) as ThreadResponse } : null;
   }
 
   /** One message of the thread as its participant `viewerId` sees it (rm_message_view). */
@@ -57,10 +60,10 @@ export class ConversationsRepository {
     threadId: string,
     messageId: string,
   ): Promise<MessageResponse | null> {
-    const [row] = await this.db.run<{ message: MessageResponse }>(
+    const [row] = await this.db.run<{ message: string }>(
       messageForViewer(viewerId, threadId, messageId),
     );
-    return row?.message ?? null;
+    return row ? (JSON.parse(row.message) as MessageResponse) : null;
   }
 
   async send(input: SendInput): Promise<SendResult> {
@@ -117,12 +120,16 @@ export class ConversationsRepository {
     pairs: { viewerId: string; messageId: string }[],
   ): Promise<{ viewerId: string; message: MessageResponse }[]> {
     if (!pairs.length) return [];
-    return this.db.run<{ viewerId: string; message: MessageResponse }>(
+    const rows = await this.db.run<{ viewerId: string; message: string }>(
       messagesForViewers(
         pairs.map((p) => p.viewerId),
         pairs.map((p) => p.messageId),
       ),
     );
+    return rows.map((r) => ({
+      viewerId: r.viewerId,
+      message: JSON.parse(r.message) as MessageResponse,
+    }));
   }
 
   /** The two participants of each thread (for deciding who hears of an event). */
