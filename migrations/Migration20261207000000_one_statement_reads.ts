@@ -21,23 +21,23 @@ export const FUNCTION_FILES: [file: string, sha256: string][] = [
   ],
   [
     'conversations/sql/rm_message_view.sql',
-    'ec6ab9887b775d5a7eedc7b09cd1a2bcb1a6d33ffd368d89317e797e8a4ed055',
+    '3870f31451d28427f0fa4aeedd65ee07c4f6e7d3b4e0db5748e6e4b4465b48dc',
   ],
   [
     'conversations/sql/rm_thread_views.sql',
-    'f7b720440dca211b1a7102f63aac5c9adbdc9e560825c31757c2c0b7b844de71',
+    '5597cae16d9fcb28e3fdab1d947f109269da25f6002be52ebd0e90d77147bbe2',
   ],
   [
     'conversations/sql/rm_message_page.sql',
-    'dc3db0043f69505d7578c600173bd790fb1553277eddacc6971510ef0f0a2e5d',
+    'fbbf95c916cb5ccc09b6e71057aba655a2a19e3965d0126d2af2cefadee3fa80',
   ],
   [
     'conversations/sql/rm_api_message_page.sql',
-    'e6b524d413d14686393a7853967324f59279c97561256e8693cfb18502c44ef4',
+    '67245382eebd0b2471b8317fc2501341a426b1e19f44481aa6c6b1ddcd3e4f76',
   ],
   [
     'conversations/sql/rm_api_thread_list.sql',
-    '9fd7cd73516db9c789950ea45d3007aeff543dfecc2952b4d86013fb42c2f95b',
+    'c053041bf0ed18c06cca177db4b09205347980577838c44c7677be9b44c11422',
   ],
 ];
 

@@ -16,10 +16,8 @@ import {
   type SendResult,
   type StartStatus,
   type ThreadViewRow,
-  type ThreadViewText,
 } from './conversations.rows';
 import type { MessageResponse } from './dto/message.response';
-import type { ThreadResponse } from './dto/thread.response';
 
 /** A participant of a thread, with what deciding who may hear of its events needs. */
 export interface ThreadParticipantRow extends ParticipantView {
@@ -46,12 +44,11 @@ export class ConversationsRepository {
   }
 
   /** One thread as `viewer` sees it (rm_thread_views); null when they take no part in it. */
-  async one(threadId: string, viewer: ParticipantView): Promise<ThreadViewRow | null> {
-    const row = await this.db.one<ThreadViewText>(
+  one(threadId: string, viewer: ParticipantView): Promise<ThreadViewRow | null> {
+    return this.db.one<ThreadViewRow>(
       `select ${THREAD_VIEW_COLUMNS} from rm_thread_views(?, ?, ?, ?, ?, array[?::uuid])`,
       [...partyParams(viewer), threadId],
     );
-    return row ? { ...row, view: JSON.parse(row.view) as ThreadResponse } : null;
   }
 
   /** One message of the thread as its participant `viewerId` sees it (rm_message_view). */
@@ -60,10 +57,10 @@ export class ConversationsRepository {
     threadId: string,
     messageId: string,
   ): Promise<MessageResponse | null> {
-    const [row] = await this.db.run<{ message: string }>(
+    const [row] = await this.db.run<{ message: MessageResponse }>(
       messageForViewer(viewerId, threadId, messageId),
     );
-    return row ? (JSON.parse(row.message) as MessageResponse) : null;
+    return row?.message ?? null;
   }
 
   async send(input: SendInput): Promise<SendResult> {
@@ -120,16 +117,12 @@ export class ConversationsRepository {
     pairs: { viewerId: string; messageId: string }[],
   ): Promise<{ viewerId: string; message: MessageResponse }[]> {
     if (!pairs.length) return [];
-    const rows = await this.db.run<{ viewerId: string; message: string }>(
+    return this.db.run<{ viewerId: string; message: MessageResponse }>(
       messagesForViewers(
         pairs.map((p) => p.viewerId),
         pairs.map((p) => p.messageId),
       ),
     );
-    return rows.map((r) => ({
-      viewerId: r.viewerId,
-      message: JSON.parse(r.message) as MessageResponse,
-    }));
   }
 
   /** The two participants of each thread (for deciding who hears of an event). */

@@ -38,7 +38,6 @@ export interface ThreadViewRow {
   otherRole: MemberRole;
   otherReceipts: boolean;
   otherReceiptsSince: string;
-  /** The thread as the API answers it (rm_thread_views renders it as JSON text). */
   view: ThreadResponse;
 }
 
@@ -97,9 +96,6 @@ export const THREAD_VIEW_COLUMNS = `thread_id as "threadId", activity_key as "ac
   blocks_other as "blocksOther", other_id as "otherId", other_name as "otherName",
   other_role as "otherRole", other_receipts as "otherReceipts",
   other_since as "otherReceiptsSince", view`;
-
-/** A row of rm_thread_views as the query returns it: the view still JSON text. */
-export type ThreadViewText = Omit<ThreadViewRow, 'view'> & { view: string };
 
 /** A participant as rm_thread_views, rm_message_page and rm_message_view take it (5 parameters). */
 export function partyParams(p: ParticipantView): unknown[] {

@@ -17,7 +17,7 @@ declare
   m record;
   v record;
   v_cursor integer;
-  v_page text;
+  v_page json;
 begin
   select * into m from rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
   select * into v from rm_thread_views(p_user, m.display_name, m.role, m.read_receipts,
@@ -44,6 +44,6 @@ begin
   return query select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
                       m.receipts_since, m.active, m.created_at, m.updated_at,
                       case when p_with_thread
-                           then '{"thread":' || v.view || ',"messages":' || v_page || '}'
-                           else v_page end;
+                           then json_build_object('thread', v.view, 'messages', v_page)
+                           else v_page end::text;
 end $$;

@@ -36,14 +36,12 @@ begin
   return query
   select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts,
          m.receipts_since, m.active, m.created_at, m.updated_at,
-         '{"data":[' || coalesce(string_agg(t.view, ',' order by t.ordinality), '')
-           || '],"nextCursor":'
-           || case when v_more then '"' || translate(replace(rtrim(encode(convert_to(
-                '["' || (array_agg(t.activity_key order by t.ordinality))[p_limit] || '","'
-                     || (array_agg(t.thread_id order by t.ordinality))[p_limit] || '"]',
-                'UTF8'), 'base64'), '='), E'\n', ''), '+/', '-_') || '"'
-              else 'null' end
-           || '}'
+         json_build_object(
+           'data', coalesce(json_agg(t.view order by t.ordinality), '[]'::json),
+           'nextCursor', case when v_more then translate(replace(rtrim(encode(convert_to(
+                           '["' || (array_agg(t.activity_key order by t.ordinality))[p_limit] || '","'
+                                || (array_agg(t.thread_id order by t.ordinality))[p_limit] || '"]',
+                           'UTF8'), 'base64'), '='), E'\n', ''), '+/', '-_') end)::text
     from rm_thread_views(p_user, m.display_name, m.role, m.read_receipts, m.receipts_since, v_ids)
          with ordinality as t;
 end $$;

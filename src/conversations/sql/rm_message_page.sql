@@ -1,4 +1,4 @@
--- A page of a thread's messages as the API answers it to `me` (SPEC §4 "Messages"), as JSON text:
+-- A page of a thread's messages as the API answers it to `me` (SPEC §4 "Messages"), as JSON:
 -- {"data": [...], "nextCursor": ...}, always in ascending seq order. After p_after_seq: the
 -- oldest p_limit after it, and nextCursor the first of them (the cursor message itself is older
 -- and visible). Otherwise the newest p_limit before p_before_seq (or from the end), and
@@ -13,7 +13,7 @@ create or replace function rm_message_page(
   p_other uuid, p_other_name text, p_other_role text, p_other_receipts boolean, p_other_since timestamptz,
   p_blocks boolean, p_before_seq integer, p_after_seq integer, p_limit integer
 )
-returns text
+returns json
 language plpgsql stable as $$
 declare
   v_seqs integer[];
@@ -47,16 +47,15 @@ begin
        where mr.thread_id = p_thread and mr.reader_id in (p_me, p_other)
          and mr.to_seq >= (select min(seq) from page) and mr.from_seq < (select max(seq) from page)
     )
-    select '{"data":[' || coalesce(string_agg(rm_message_view(
+    select json_build_object(
+             'data', coalesce(json_agg(rm_message_view(
                        p.id, p.thread_id, p.seq, p.sender_id, p.body, p.client_message_id,
                        p.created_at, p.deleted_at, seen.read_at,
                        p_me, p_me_name, p_me_role, p_me_receipts, p_me_since,
-                       p_other, p_other_name, p_other_role, p_other_receipts, p_other_since),
-                     ',' order by p.seq), '')
-           || '],"nextCursor":'
-           || coalesce('"' || case when p_after_seq is not null or v_more
-                                   then (array_agg(p.id order by p.seq))[1] end || '"', 'null')
-           || '}'
+                       p_other, p_other_name, p_other_role, p_other_receipts, p_other_since)
+                     order by p.seq), '[]'::json),
+             'nextCursor', case when p_after_seq is not null or v_more
+                                then (array_agg(p.id order by p.seq))[1] end)
       from page p
       left join lateral (
         select r.read_at from reads r
