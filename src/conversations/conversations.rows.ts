@@ -17,17 +17,6 @@ export interface ParticipantView {
   receiptsSince: Date;
 }
 
-/**
- * A thread as one participant sees it, as far as the service needs it beside the rendered thread:
- * whether they block the other, and the other participant (to render a message for them).
- */
-export interface ViewerContext {
-  threadId: string;
-  blocksOther: boolean;
-  me: ParticipantView;
-  other: ParticipantView;
-}
-
 /** A row of rm_thread_views: the thread as the API answers it, and what the service needs of it. */
 export interface ThreadViewRow {
   threadId: string;
@@ -72,22 +61,6 @@ export function participantOf(tenant: Tenant): ParticipantView {
     role: tenant.role,
     readReceipts: tenant.member.readReceipts,
     receiptsSince: new Date(tenant.member.receiptsSince),
-  };
-}
-
-/** The viewer context from a row of rm_thread_views and the viewer's own membership. */
-export function toViewerContext(row: ThreadViewRow, me: ParticipantView): ViewerContext {
-  return {
-    threadId: row.threadId,
-    blocksOther: row.blocksOther,
-    me,
-    other: {
-      userId: row.otherId,
-      displayName: row.otherName,
-      role: row.otherRole,
-      readReceipts: row.otherReceipts,
-      receiptsSince: new Date(row.otherReceiptsSince),
-    },
   };
 }
 

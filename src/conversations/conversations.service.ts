@@ -127,7 +127,7 @@ export class ConversationsService {
       return (await this.runner.callAsMember<{ body: string }>(principal, route)).row.body;
     } catch (error) {
       if (!(error instanceof RouteRefused)) throw error;
-      throw pageRefusal(error.status);
+      throw refusal(PAGE_REFUSALS, error.status);
     }
   }
 
@@ -166,7 +166,7 @@ export class ConversationsService {
     } catch (error) {
       if (!(error instanceof RouteRefused)) throw error;
       // Refused sends raise (the statement rolled back whole): the same problems as below.
-      throw sendRefusal(error.status);
+      throw refusal(SEND_REFUSALS, error.status);
     }
     const { tenant, row } = called;
     return this.sent(tenant, threadId, input, row, () =>
@@ -223,7 +223,7 @@ export class ConversationsService {
       case 'not-found':
       case 'blocked-by-you':
       case 'recipient-inactive':
-        throw sendRefusal(result.status);
+        throw refusal(SEND_REFUSALS, result.status);
     }
   }
 
@@ -332,15 +332,11 @@ const PAGE_REFUSALS: Record<string, () => Error> = {
   'after-not-visible': () => P.afterNotVisible(),
 };
 
-function pageRefusal(status: string): Error {
-  const problem = PAGE_REFUSALS[status] as (() => Error) | undefined;
-  return problem ? problem() : new Error(`unexpected page refusal ${status}`);
+/** The problem a route's refusal status maps to (an unknown status is a bug: a plain Error). */
+function refusal(problems: Record<string, () => Error>, status: string): Error {
+  const problem = problems[status] as (() => Error) | undefined;
+  return problem ? problem() : new Error(`unexpected refusal ${status}`);
 }
 
 type ListKey = [activityKey: string, threadId: string];
 const LIST_CURSOR = ['timestamp', 'uuid'] as const;
-
-function sendRefusal(status: string): Error {
-  const problem = SEND_REFUSALS[status as keyof typeof SEND_REFUSALS] as (() => Error) | undefined;
-  return problem ? problem() : new Error(`unexpected send status ${status}`);
-}

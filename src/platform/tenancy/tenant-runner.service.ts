@@ -36,14 +36,6 @@ const MEMBER_COLUMNS = `user_id as "userId", display_name as "displayName", role
        read_receipts as "readReceipts", receipts_since as "receiptsSince", active,
        created_at as "createdAt", updated_at as "updatedAt"`;
 
-/** The first statement of every member request, as a bound query (the bench EXPLAINs it). */
-export function enterTenantQuery(principal: Principal, jit: boolean) {
-  return {
-    sql: `select ${MEMBER_COLUMNS} from rm_enter_tenant(?, ?, ?, ?, ?)`,
-    params: [principal.orgId, principal.userId, principal.name, principal.role, jit],
-  };
-}
-
 type Literal = (value: string) => string;
 
 /**
