@@ -15,6 +15,7 @@ import { Migration20261206220000_distribution_keys } from './Migration2026120622
 import { Migration20261206230000_one_round_trip } from './Migration20261206230000_one_round_trip';
 import { Migration20261207000000_one_statement_reads } from './Migration20261207000000_one_statement_reads';
 import { Migration20261207010000_lighter_send } from './Migration20261207010000_lighter_send';
+import { Migration20261207020000_consumer_rows_unchecked } from './Migration20261207020000_consumer_rows_unchecked';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -58,5 +59,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207010000_lighter_send',
     class: Migration20261207010000_lighter_send,
+  },
+  {
+    name: 'Migration20261207020000_consumer_rows_unchecked',
+    class: Migration20261207020000_consumer_rows_unchecked,
   },
 ];

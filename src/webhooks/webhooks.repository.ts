@@ -353,11 +353,17 @@ export class WebhooksRepository {
     );
   }
 
-  /** Records the webhooks consumer row of an event that has none (the relay normally does). */
+  /**
+   * Records the webhooks consumer row of an event that has none (the relay normally does), with
+   * the event key-share locked as a foreign key would (pruning cannot take it meanwhile).
+   */
   async recordConsumer(eventId: string, orgId: string): Promise<void> {
     await this.db.query(
       `insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
-       values (?, ?, 'webhooks', now() + interval '1 minute') on conflict do nothing`,
+       select e.id, e.org_id, 'webhooks', now() + interval '1 minute' from outbox_events e
+        where e.id = ? and e.org_id = ?
+          for key share
+       on conflict do nothing`,
       [eventId, orgId],
     );
   }

@@ -34,7 +34,8 @@ begin
    where c.event_id = p_event and c.consumer = 'notifications'
      for no key update of c;
   if not found then
-    perform 1 from outbox_events e where e.id = p_event;
+    -- Key-share locked, as a foreign key would: pruning cannot take the event meanwhile.
+    perform 1 from outbox_events e where e.id = p_event for key share;
     if not found then
       return query select 'vanished'::text;
       return;
