@@ -9,6 +9,8 @@ export interface Machine {
   ramGiB: number;
   node: string;
   postgres: string;
+  /** The server's autovacuum setting: 'off' leaves the statistics where the seed's analyze put them. */
+  autovacuum?: string;
   redis: string;
   /** 1-minute load average when the bench started (other work on the machine skews figures). */
   loadAverage: number;
@@ -23,9 +25,11 @@ export async function describeMachine(ownerUrl: string, redisUrl: string): Promi
   } catch {
     // not Linux: keep what os.cpus() says
   }
-  const postgres = await withOwner(ownerUrl, async (c) => {
-    const { rows } = await c.query<{ v: string }>(`select current_setting('server_version') as v`);
-    return rows[0].v;
+  const { postgres, autovacuum } = await withOwner(ownerUrl, async (c) => {
+    const { rows } = await c.query<{ v: string; autovacuum: string }>(
+      `select current_setting('server_version') as v, current_setting('autovacuum') as autovacuum`,
+    );
+    return { postgres: rows[0].v, autovacuum: rows[0].autovacuum };
   });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   let redisVersion = 'unknown';
@@ -43,6 +47,7 @@ export async function describeMachine(ownerUrl: string, redisUrl: string): Promi
     ramGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     postgres,
+    autovacuum,
     redis: redisVersion,
     loadAverage: load,
   };

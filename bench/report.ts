@@ -598,7 +598,8 @@ export function renderReport(report: BenchReport): string {
   return [
     `# Bench run ${report.startedAt}`,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM; Node ${m.node}, PostgreSQL ${m.postgres}, ` +
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM; Node ${m.node}, PostgreSQL ${m.postgres}` +
+      `${m.autovacuum ? ` (autovacuum ${m.autovacuum})` : ''}, ` +
       `Redis ${m.redis}; load average at start ${m.loadAverage}; other processes used ` +
       `${two(m.backgroundCores)} cores just before the run.`,
     '',

@@ -274,6 +274,29 @@ export async function seedConversations(ownerUrl: string, size: SeedSize): Promi
       select p.org_id, p.user_id, 'message.received', p.thread_id, p.other_id, p.unread_count,
              p.last_message_at, p.last_message_at
         from seed_parts p where p.unread_count > 0`);
+
+    // The outbox as a running service holds it: its last hour of events (pruning keeps an hour),
+    // published, every consumer done. Without it the outbox tables start empty, and the plans
+    // PostgreSQL caches in each connection for the relay, the pump and the consumers are those of
+    // empty tables (sequential scans) for as long as nothing analyzes them again: on a server with
+    // autovacuum off (this machine's CI configuration) that is the whole run.
+    await c.query(`
+      create temp table seed_history on commit drop as
+        select pg_temp.rm_bench_uuid(h.at) as id, h.org_id, h.thread_id, h.id as message_id,
+               h.sender_id, h.seq, h.at
+          from (select m.*, now() - interval '55 minutes' * random() as at
+                  from messages m order by m.created_at desc limit ${historyEvents(size)}) h`);
+    await c.query(`
+      insert into outbox_events (id, org_id, type, thread_id, message_id, actor_id, seq, data,
+                                 created_at, published_at)
+      select id, org_id, 'message.created', thread_id, message_id, sender_id, seq, '{}'::jsonb,
+             at, at + interval '50 milliseconds'
+        from seed_history order by at`);
+    await c.query(`
+      insert into event_consumers (event_id, org_id, consumer, created_at, next_attempt_at,
+                                   attempts, done_at)
+      select h.id, h.org_id, k.consumer, h.at, h.at, 1, h.at + interval '100 milliseconds'
+        from seed_history h cross join (values ('events'), ('notifications')) k(consumer)`);
     await c.query('commit');
   });
   await analyze(ownerUrl);
@@ -376,4 +399,9 @@ async function isSuperuser(c: Client): Promise<boolean> {
     'select rolsuper as su from pg_roles where rolname = current_user',
   );
   return rows[0]?.su ?? false;
+}
+
+/** The outbox's seeded history: an hour of a modest rate (28 events a second), fewer when small. */
+export function historyEvents(size: SeedSize): number {
+  return Math.min(100_000, Math.floor(size.messages / 2));
 }
