@@ -16,6 +16,7 @@ import { Migration20261206230000_one_round_trip } from './Migration2026120623000
 import { Migration20261207000000_one_statement_reads } from './Migration20261207000000_one_statement_reads';
 import { Migration20261207010000_lighter_send } from './Migration20261207010000_lighter_send';
 import { Migration20261207020000_consumer_rows_unchecked } from './Migration20261207020000_consumer_rows_unchecked';
+import { Migration20261207030000_flat_tenant_entry } from './Migration20261207030000_flat_tenant_entry';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -63,5 +64,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207020000_consumer_rows_unchecked',
     class: Migration20261207020000_consumer_rows_unchecked,
+  },
+  {
+    name: 'Migration20261207030000_flat_tenant_entry',
+    class: Migration20261207030000_flat_tenant_entry,
   },
 ];

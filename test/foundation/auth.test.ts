@@ -90,6 +90,39 @@ describe('authentication (SPEC §3)', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('provisions and refreshes through a one-statement route (rm_api_enter) as through /me', async () => {
+    const orgId = randomUUID();
+    const userId = randomUUID();
+    const claims = { sub: userId, orgId, role: 'resident', name: 'First Name' };
+    const unread = (token: string) =>
+      t.http().get('/api/v1/messages/unread-count').set(bearer({ token }));
+    const first = await unread(t.tokenFor(claims));
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ total: 0, threads: 0 });
+    const me = async (token: string) =>
+      (await t.http().get('/api/v1/me').set(bearer({ token })).expect(200)).body;
+    expect(await me(t.tokenFor(claims))).toMatchObject({ displayName: 'First Name' });
+    // The claims change: the next one-statement request applies them.
+    const renamed = t.tokenFor({ ...claims, name: 'Second Name', role: 'manager' });
+    expect((await unread(renamed)).status).toBe(200);
+    const db = new Client({ connectionString: urlFor(t.database) });
+    await db.connect();
+    const { rows } = await db.query(
+      'select display_name, role from memberships where org_id = $1 and user_id = $2',
+      [orgId, userId],
+    );
+    expect(rows).toEqual([{ display_name: 'Second Name', role: 'manager' }]);
+    // Deactivated: the same route refuses it, as a problem.
+    await db.query('update memberships set active = false where org_id = $1 and user_id = $2', [
+      orgId,
+      userId,
+    ]);
+    await db.end();
+    const refused = await unread(renamed);
+    expect(refused.status).toBe(403);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+  });
+
   it('refreshes name and role from the token when they change', async () => {
     const orgId = randomUUID();
     const userId = randomUUID();

@@ -218,8 +218,9 @@ describe('the hot queries are index-backed (100k messages)', () => {
     async (_name, build, expected) => {
       const [sql, params] = build();
       const plans = await explainNestedAsApp(t.database, sql, params);
-      // The function's own statements, the call itself and what it calls (rm_enter_tenant…).
-      expect(plans.length).toBeGreaterThan(2);
+      // The nested statements are there: the tenant entry's (the membership, by its key) and the
+      // route's own.
+      expect(plans.length).toBeGreaterThanOrEqual(2);
       const scans = plans.flatMap((plan) =>
         seqScansOn(plan, ['messages', 'thread_participants', 'message_reads', 'memberships']),
       );
@@ -230,7 +231,7 @@ describe('the hot queries are index-backed (100k messages)', () => {
           .map((n) => n['Index Name'])
           .filter(Boolean),
       );
-      expect([...indexes]).toEqual(expect.arrayContaining(expected));
+      expect([...indexes]).toEqual(expect.arrayContaining(['memberships_pkey', ...expected]));
     },
   );
 });

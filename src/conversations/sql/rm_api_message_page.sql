@@ -14,12 +14,12 @@ create or replace function rm_api_message_page(
 returns table (user_id uuid, display_name text, role text, visibility text, read_receipts boolean, receipts_since timestamptz, active boolean, created_at timestamptz, updated_at timestamptz, body text)
 language plpgsql as $$
 declare
-  m record;
+  m memberships;
   v record;
   v_cursor integer;
   v_page json;
 begin
-  select * into m from rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
+  m := rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
   select * into v from rm_thread_views(p_user, m.display_name, m.role, m.read_receipts,
                                        m.receipts_since, array[p_thread]);
   if not found then

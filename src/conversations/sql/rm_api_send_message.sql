@@ -12,10 +12,10 @@ create or replace function rm_api_send_message(
 returns table (user_id uuid, display_name text, role text, visibility text, read_receipts boolean, receipts_since timestamptz, active boolean, created_at timestamptz, updated_at timestamptz, status text, message_id uuid, seq integer, sent_at timestamptz)
 language plpgsql as $$
 declare
-  m record;
+  m memberships;
   s record;
 begin
-  select * into m from rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
+  m := rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
   select * into s from rm_send_message(p_thread, p_user, p_body, p_client_id, p_hash, p_first) r;
   if s.status not in ('created', 'repeat') then
     raise exception using errcode = 'RMREF', message = s.status;

@@ -12,11 +12,11 @@ create or replace function rm_api_thread_list(
 returns table (user_id uuid, display_name text, role text, visibility text, read_receipts boolean, receipts_since timestamptz, active boolean, created_at timestamptz, updated_at timestamptz, body text)
 language plpgsql as $$
 declare
-  m record;
+  m memberships;
   v_ids uuid[];
   v_more boolean;
 begin
-  select * into m from rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
+  m := rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
   if p_after_key is null then
     v_ids := array(
       select p.thread_id from thread_participants p

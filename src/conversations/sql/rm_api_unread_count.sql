@@ -7,9 +7,9 @@ create or replace function rm_api_unread_count(
 returns table (user_id uuid, display_name text, role text, visibility text, read_receipts boolean, receipts_since timestamptz, active boolean, created_at timestamptz, updated_at timestamptz, total integer, threads integer)
 language plpgsql as $$
 declare
-  m record;
+  m memberships;
 begin
-  select * into m from rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
+  m := rm_api_enter(p_org, p_user, p_name, p_role, p_jit, p_roles, p_traceparent);
   return query
   select m.user_id, m.display_name, m.role, m.visibility, m.read_receipts, m.receipts_since,
          m.active, m.created_at, m.updated_at,
