@@ -45,7 +45,34 @@ describe('authentication (SPEC §3)', () => {
     expect(res.body.detail).toMatch(/expired/);
     expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
   });
+  it('refuses a token that expired after it was accepted (a verified token is remembered only until its exp)', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = `Bearer ${jwt.sign({ ...claims(), exp }, secret())}`;
+    const me = () => t.http().get('/api/v1/me').set('authorization', token);
+    expect((await me()).status).toBe(200);
+    expect((await me()).status).toBe(200);
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    const res = await expect401(token);
+    expect(res.body.detail).toMatch(/expired/);
+  });
   it('refuses a token without exp', () => expect401(`Bearer ${jwt.sign(claims(), secret())}`));
+  it('refuses a token with a changed signature, after the genuine one was accepted', async () => {
+    const token = jwt.sign({ ...claims(), exp: Math.floor(Date.now() / 1000) + 60 }, secret());
+    expect((await t.http().get('/api/v1/me').set('authorization', `Bearer ${token}`)).status).toBe(
+      200,
+    );
+    const [header, body, signature] = token.split('.');
+    const flipped = signature[0] === 'A' ? `B${signature.slice(1)}` : `A${signature.slice(1)}`;
+    await expect401(`Bearer ${header}.${body}.${flipped}`);
+    // The claims changed under the genuine signature.
+    const other = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(body, 'base64url').toString()),
+        role: 'org_admin',
+      }),
+    ).toString('base64url');
+    await expect401(`Bearer ${header}.${other}.${signature}`);
+  });
   it('refuses alg: none', () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const body = Buffer.from(
@@ -93,7 +120,7 @@ describe('authentication (SPEC §3)', () => {
   it('provisions and refreshes through a one-statement route (rm_api_enter) as through /me', async () => {
     const orgId = randomUUID();
     const userId = randomUUID();
-    const claims = { sub: userId, orgId, role: 'resident', name: 'First Name' };
+    const claims = { sub: userId, orgId, role: 'resident' as const, name: 'First Name' };
     const unread = (token: string) =>
       t.http().get('/api/v1/messages/unread-count').set(bearer({ token }));
     const first = await unread(t.tokenFor(claims));
@@ -103,7 +130,7 @@ describe('authentication (SPEC §3)', () => {
       (await t.http().get('/api/v1/me').set(bearer({ token })).expect(200)).body;
     expect(await me(t.tokenFor(claims))).toMatchObject({ displayName: 'First Name' });
     // The claims change: the next one-statement request applies them.
-    const renamed = t.tokenFor({ ...claims, name: 'Second Name', role: 'manager' });
+    const renamed = t.tokenFor({ ...claims, name: 'Second Name', role: 'manager' as const });
     expect((await unread(renamed)).status).toBe(200);
     const db = new Client({ connectionString: urlFor(t.database) });
     await db.connect();
