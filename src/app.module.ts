@@ -1,6 +1,6 @@
 import { DevSignInModule } from './members/dev-sign-in.module';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { TracingModule } from './platform/tracing/tracing.module';
 import { ConfigError, type AppConfig } from './config/app-config';
@@ -14,7 +14,6 @@ import { TenancyModule } from './platform/tenancy/tenancy.module';
 import { loggerParams } from './platform/logging/logging';
 import { RateLimitModule } from './platform/ratelimit/rate-limit.module';
 import { UserRateLimitGuard } from './platform/ratelimit/user-rate-limit.guard';
-import { TenantContextInterceptor } from './platform/tenancy/tenant-context.interceptor';
 import { BlocksModule } from './blocks/blocks.module';
 import { MembersModule } from './members/members.module';
 import { ConversationsModule } from './conversations/conversations.module';
@@ -45,7 +44,6 @@ export class AppModule {
           { provide: APP_GUARD, useClass: UserRateLimitGuard },
           { provide: APP_GUARD, useClass: RolesGuard },
           { provide: APP_GUARD, useClass: UnexpectedBodyGuard },
-          { provide: APP_INTERCEPTOR, useClass: TenantContextInterceptor },
         ]
       : [];
     // One role per process: the worker's (rm_worker: rm_app's rights plus the relay's cross-org

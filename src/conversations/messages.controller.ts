@@ -8,7 +8,6 @@ import { JsonText, UuidParam } from '../platform/http/decorators';
 import { Endpoint } from '../platform/http/endpoint';
 import { OutboxSignals } from '../platform/queues/outbox-signals';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import { OwnTransactions } from '../platform/tenancy/own-transactions.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P, SEND_PROBLEMS } from './conversations.problems';
 import { ConversationsService } from './conversations.service';
@@ -35,6 +34,7 @@ export class MessagesController {
 
   @Get('threads/:id/messages')
   @Endpoint({
+    ownTransactions: true,
     operation: 'listMessages',
     summary: 'A chronological page of a thread’s messages',
     description:
@@ -49,7 +49,6 @@ export class MessagesController {
     problems: [400, P.beforeAndAfter, P.beforeNotVisible, P.afterNotVisible, P.threadNotFound],
   })
   // One round trip: the tenant entry, the cursor and the page are one statement.
-  @OwnTransactions()
   // The body is rendered by PostgreSQL (JSON text, sent as it is).
   @JsonText()
   page(
@@ -62,6 +61,7 @@ export class MessagesController {
 
   @Post('threads/:id/messages')
   @Endpoint({
+    ownTransactions: true,
     operation: 'sendMessage',
     summary: 'Send a message',
     description:
@@ -84,7 +84,6 @@ export class MessagesController {
     problems: [invalidField('body', 'body must not be empty'), ...SEND_PROBLEMS, P.threadNotFound],
   })
   // One round trip: the tenant entry and the send are one statement (ConversationsService.sendAs).
-  @OwnTransactions()
   async send(
     @CurrentPrincipal() principal: Principal,
     @UuidParam('id') threadId: string,
@@ -152,6 +151,7 @@ export class MessagesController {
 
   @Get('unread-count')
   @Endpoint({
+    ownTransactions: true,
     operation: 'getUnreadCount',
     summary: 'My unread messages',
     description:
@@ -164,7 +164,6 @@ export class MessagesController {
     },
   })
   // One round trip: the tenant entry and the count are one statement.
-  @OwnTransactions()
   unreadCount(@CurrentPrincipal() principal: Principal): Promise<UnreadCountResponse> {
     return this.conversations.unreadCountAs(principal);
   }

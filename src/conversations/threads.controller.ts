@@ -8,7 +8,6 @@ import { PageQuery } from '../platform/http/pagination';
 import { CurrentPrincipal } from '../platform/auth/decorators';
 import type { Principal } from '../platform/auth/principal';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import { OwnTransactions } from '../platform/tenancy/own-transactions.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { ConversationProblems as P, SEND_PROBLEMS } from './conversations.problems';
 import { ConversationsService } from './conversations.service';
@@ -29,6 +28,7 @@ export class ThreadsController {
 
   @Get()
   @Endpoint({
+    ownTransactions: true,
     operation: 'listThreads',
     summary: 'My threads, newest activity first',
     description:
@@ -44,7 +44,6 @@ export class ThreadsController {
     problems: [400],
   })
   // One round trip: the tenant entry and the page of threads are one statement.
-  @OwnTransactions()
   // The body is rendered by PostgreSQL (JSON text, sent as it is).
   @JsonText()
   list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<string> {
@@ -100,6 +99,7 @@ export class ThreadsController {
 
   @Get(':id')
   @Endpoint({
+    ownTransactions: true,
     operation: 'getThread',
     summary: 'A thread with its latest page of messages',
     description:
@@ -114,7 +114,6 @@ export class ThreadsController {
     problems: [P.threadNotFound],
   })
   // One round trip: the tenant entry, the thread and its page are one statement.
-  @OwnTransactions()
   // The body is rendered by PostgreSQL (JSON text, sent as it is).
   @JsonText()
   view(

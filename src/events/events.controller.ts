@@ -7,7 +7,6 @@ import { ApiMemberRoute } from '../platform/http/api-docs';
 import { Endpoint } from '../platform/http/endpoint';
 import { Problems } from '../platform/http/problem';
 import { CurrentTenant } from '../platform/tenancy/current-tenant.decorator';
-import { OwnTransactions } from '../platform/tenancy/own-transactions.decorator';
 import type { Tenant } from '../platform/tenancy/tenant-context';
 import { TenantRunner } from '../platform/tenancy/tenant-runner.service';
 import { EVENT_SCHEMAS, EventsQuery, EventTicketResponse } from './dto/events.dto';
@@ -47,7 +46,6 @@ export class EventsController {
 
   @Get()
   @TicketAuth()
-  @OwnTransactions()
   @ApiExtraModels(...Object.values(EVENT_SCHEMAS))
   @ApiExtension(
     'x-events',
@@ -65,6 +63,7 @@ export class EventsController {
       'Resume after this event id (browsers send it when they reconnect): every event you may see after it, from PostgreSQL (at least 24 h back), then live ones. An unknown or too old id answers with a `reset` event first: refetch, then go on.',
   })
   @Endpoint({
+    ownTransactions: true,
     operation: 'streamEvents',
     summary: 'My event stream (Server-Sent Events)',
     description: `What concerns you as it happens, so that nothing has to poll (SPEC §4a). \`Authorization: Bearer <token>\`, or \`?ticket=\` for EventSource. Each event has an \`id\` (opaque, increasing: pass it back as Last-Event-ID), an \`event\` name and one line of JSON \`data\`; the schema of each event's data is in \`x-events\`:\n\n${EVENT_LIST}\n\nThe stream opens with \`unread.changed\` (your count now; its id is where a reconnect resumes). A comment line \`: ping\` comes at least every 25 s. Delivery is at least once: dedupe by message id. At most 5 streams per member (a 6th closes the oldest); a stream that cannot keep up is closed (reconnect with Last-Event-ID); on shutdown the server sends \`retry:\` and closes.`,

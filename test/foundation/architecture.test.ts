@@ -1,6 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { IS_PUBLIC } from '../../src/platform/auth/decorators';
+import { OWN_TRANSACTIONS } from '../../src/platform/tenancy/own-transactions.decorator';
+import { TenantContextInterceptor } from '../../src/platform/tenancy/tenant-context.interceptor';
 
 const SRC = join(__dirname, '../../src');
 
@@ -82,5 +86,67 @@ describe('the layout (docs/architecture.md)', () => {
         : [],
     );
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('how each route runs (docs/architecture.md, "A request")', () => {
+  /** Every route handler of every controller in src/: [Controller.method, handler, class]. */
+  const routes = async () => {
+    const files = sourceFiles(SRC).filter((file) => file.endsWith('.controller.ts'));
+    const modules = await Promise.all(files.map((file) => import(file)));
+    return modules
+      .flatMap((m) => Object.values(m as Record<string, unknown>))
+      .filter((c): c is new () => object => typeof c === 'function' && c.prototype !== undefined)
+      .filter((c) => Reflect.getMetadata(PATH_METADATA, c) !== undefined)
+      .flatMap((c) =>
+        Object.getOwnPropertyNames(c.prototype)
+          .map((name) => [name, (c.prototype as Record<string, unknown>)[name]] as const)
+          .filter(([, fn]) => typeof fn === 'function')
+          .filter(([, fn]) => Reflect.getMetadata(METHOD_METADATA, fn as object) !== undefined)
+          .map(([name, fn]) => ({ route: `${c.name}.${name}`, handler: fn as object, cls: c })),
+      );
+  };
+
+  it('runs every member route in a tenant transaction or on its own statement, never neither', async () => {
+    const found = await routes();
+    expect(found.length).toBeGreaterThan(20);
+    const how = found.map(({ route, handler, cls }) => {
+      const isPublic =
+        Reflect.getMetadata(IS_PUBLIC, handler) === true ||
+        Reflect.getMetadata(IS_PUBLIC, cls) === true;
+      const own = Reflect.getMetadata(OWN_TRANSACTIONS, handler) === true;
+      const interceptors = [
+        ...((Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[]) ?? []),
+        ...((Reflect.getMetadata(INTERCEPTORS_METADATA, cls) as unknown[]) ?? []),
+      ];
+      const tenant = interceptors.includes(TenantContextInterceptor);
+      return {
+        route,
+        runs: isPublic
+          ? 'public'
+          : own && !tenant
+            ? 'own'
+            : tenant && !own
+              ? 'tenant'
+              : 'neither or both',
+      };
+    });
+    expect(how.filter((h) => h.runs === 'neither or both')).toEqual([]);
+    // The one-statement routes and the event stream run on their own.
+    expect(
+      how
+        .filter((h) => h.runs === 'own')
+        .map((h) => h.route)
+        .sort(),
+    ).toEqual(
+      [
+        'EventsController.stream',
+        'MessagesController.page',
+        'MessagesController.send',
+        'MessagesController.unreadCount',
+        'ThreadsController.list',
+        'ThreadsController.view',
+      ].sort(),
+    );
   });
 });

@@ -1,5 +1,7 @@
-import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
+import { applyDecorators, HttpCode, SetMetadata, UseInterceptors, type Type } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { OWN_TRANSACTIONS } from '../tenancy/own-transactions.decorator';
+import { TenantContextInterceptor } from '../tenancy/tenant-context.interceptor';
 import { CURSOR_DESCRIPTION } from './decorators';
 import {
   ApiJsonBody,
@@ -45,16 +47,28 @@ export interface EndpointSpec {
   bodyExample?: { type: Type; summary: string; value: Record<string, unknown> };
   /** The refusals this route may answer, beyond those its controller documents for every route. */
   problems?: ProblemEntry[];
+  /**
+   * The handler opens its tenant work itself (TenantRunner: one statement, or transactions of its
+   * own for a long-lived response) instead of running inside a tenant transaction that
+   * TenantContextInterceptor opens. Such a route has no interceptor at all, so Nest skips its
+   * interceptor chain (rxjs, async-hooks binds: issue 17).
+   */
+  ownTransactions?: true;
 }
 
 /**
  * One decorator per route for its API contract: operation, success answers, path parameters,
- * body, headers and every problem it may answer, so a route reads as one declaration.
+ * body, headers and every problem it may answer, so a route reads as one declaration; and how it
+ * runs: inside a tenant transaction (TenantContextInterceptor, the default) or on its own
+ * (`ownTransactions`).
  */
 export function Endpoint(spec: EndpointSpec) {
   const statuses = Object.keys(spec.responses).map(Number);
   const params = Object.entries(spec.params ?? {});
   return applyDecorators(
+    spec.ownTransactions
+      ? SetMetadata(OWN_TRANSACTIONS, true)
+      : UseInterceptors(TenantContextInterceptor),
     ApiOperation({
       operationId: spec.operation,
       summary: spec.summary,
