@@ -105,8 +105,17 @@ export async function loadFixtures(
       userId: string;
       messages: number;
     }>(
+      // The longest thread whose plans can all run: both members active, neither blocking the
+      // other (the plans' send really runs, rolled back).
       `select t.org_id as "orgId", t.id as "threadId", t.user_low as "userId", t.last_seq as messages
-         from message_threads t order by t.last_seq desc limit 1`,
+         from message_threads t
+         join memberships lo on lo.org_id = t.org_id and lo.user_id = t.user_low and lo.active
+         join memberships hi on hi.org_id = t.org_id and hi.user_id = t.user_high and hi.active
+        where not exists (select 1 from user_blocks b
+                           where b.org_id = t.org_id
+                             and b.blocker_id in (t.user_low, t.user_high)
+                             and b.blocked_id in (t.user_low, t.user_high))
+        order by t.last_seq desc limit 1`,
     );
     const { rows: busy } = await c.query<{ orgId: string; userId: string; threads: string }>(
       `select org_id as "orgId", user_id as "userId", count(*) as threads
