@@ -17,6 +17,7 @@ import { Migration20261207000000_one_statement_reads } from './Migration20261207
 import { Migration20261207010000_lighter_send } from './Migration20261207010000_lighter_send';
 import { Migration20261207020000_consumer_rows_unchecked } from './Migration20261207020000_consumer_rows_unchecked';
 import { Migration20261207030000_flat_tenant_entry } from './Migration20261207030000_flat_tenant_entry';
+import { Migration20261207040000_notification_batches } from './Migration20261207040000_notification_batches';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -68,5 +69,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207030000_flat_tenant_entry',
     class: Migration20261207030000_flat_tenant_entry,
+  },
+  {
+    name: 'Migration20261207040000_notification_batches',
+    class: Migration20261207040000_notification_batches,
   },
 ];

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PgPool } from '../platform/database/pg-pool';
 import { Db } from '../platform/tenancy/db.service';
 import type { MemberRole } from '../platform/auth/roles';
 import type { NotificationType } from './notification-types';
@@ -40,7 +41,10 @@ const SELECT = `${COLUMNS}
 
 @Injectable()
 export class NotificationsRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly pg: PgPool,
+  ) {}
 
   list(
     orgId: string,
@@ -92,25 +96,20 @@ export class NotificationsRepository {
   }
 
   /**
-   * Locks the participant rows of every thread the batch's events touch, ordered by (thread,
-   * user): the order a send locks them in. Without it a batch locking rows in event order and a
-   * send (or another batch) could wait on each other in a cycle.
+   * A batch of the notifications consumer as one statement, one implicit transaction (issue 17):
+   * rm_process_notification_batch enters the org's tenant, locks the participant rows of the
+   * events' threads in the order a send does, and decides each event (rm_process_notifications).
+   * Returns each event's status (notified | skipped | duplicate | vanished), in order.
    */
-  async lockParticipants(eventIds: string[]): Promise<void> {
-    await this.db.query(
-      `select 1 from thread_participants tp
-        where tp.thread_id in (select e.thread_id from outbox_events e where e.id = any(?::uuid[]))
-        order by tp.thread_id, tp.user_id
-        for no key update of tp`,
-      [eventIds],
-    );
-  }
-
-  async processEvent(eventId: string): Promise<string> {
-    const row = await this.db.one<{ status: string }>(
-      `select status from rm_process_notifications(?)`,
-      [eventId],
-    );
-    return row?.status ?? 'vanished';
+  async processBatch(
+    orgId: string,
+    eventIds: string[],
+    traces: (string | null)[],
+  ): Promise<string[]> {
+    const rows = await this.pg.call<{ status: string }>({
+      sql: 'select status from rm_process_notification_batch(?::uuid, ?::uuid[], ?::text[])',
+      params: [orgId, eventIds, traces],
+    });
+    return rows.map((r) => r.status);
   }
 }

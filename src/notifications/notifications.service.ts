@@ -50,14 +50,12 @@ export class NotificationsService {
     );
   }
 
-  /** First step of a create-notifications batch, inside its tenant transaction. */
-  lockParticipants(eventIds: string[]): Promise<void> {
-    return this.repo.lockParticipants(eventIds);
-  }
-
-  /** The create-notifications job's work, inside the event's tenant transaction. */
-  processEvent(eventId: string): Promise<string> {
-    return this.repo.processEvent(eventId);
+  /**
+   * A create-notifications job's work: its events in one statement, which enters the org's tenant
+   * itself (rm_process_notification_batch). `traces[i]` is the trace context event i continues.
+   */
+  processBatch(orgId: string, eventIds: string[], traces: (string | null)[]): Promise<string[]> {
+    return this.repo.processBatch(orgId, eventIds, traces);
   }
 }
 

@@ -61,25 +61,28 @@ describe('a send and a notification batch on the same thread', () => {
       const eventIds = rows.map((r) => r.id);
 
       // The batch works on "to b" (B's row), then — while a sends again — on "to a" (a's row).
-      const service = t.app.get(NotificationsService);
-      let racing: Promise<{ status: number }> | undefined;
-      const notifications = Object.create(service) as NotificationsService;
-      notifications.processEvent = async (eventId: string) => {
-        const status = await service.processEvent(eventId);
-        if (eventId === eventIds[0]) {
-          // .then() starts the request now (supertest sends on then/end).
-          racing = send(t, a, threadId, 'racing').then((res) => res);
-          await pause(300);
-        }
-        return status;
-      };
+      // The batch is one statement: it is held between its two events by a lock on the second
+      // event's consumer row, taken here, and released once the racing send is waiting.
+      await db.query(
+        `insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
+         select id, org_id, 'notifications', now() from outbox_events where id = any($1)
+         on conflict do nothing`,
+        [eventIds],
+      );
+      const holder = await ownerClient(t.database);
+      await holder.query('begin');
+      await holder.query(
+        `select 1 from event_consumers where event_id = $1 and consumer = 'notifications'
+            for no key update`,
+        [eventIds[1]],
+      );
       const processor = new CreateNotificationsProcessor(
         new ConsumerJobRunner(
           t.app.get(TenantRunner),
           t.app.get(Db),
           new OutboxMetrics(t.app.get(Metrics), t.app.get(PgPool)),
         ),
-        notifications,
+        t.app.get(NotificationsService),
         t.app.get(OutboxSignals),
       );
       const job = {
@@ -89,10 +92,17 @@ describe('a send and a notification batch on the same thread', () => {
         opts: { attempts: 1 },
         attemptsMade: 0,
       } as unknown as Job;
+      const batch = processor.process(job);
+      await pause(300);
+      // .then() starts the request now (supertest sends on then/end).
+      const racing = send(t, a, threadId, 'racing').then((res) => res);
+      await pause(300);
+      await holder.query('commit');
+      await holder.end();
 
       const hang = pause(5000).then(() => 'hung');
-      await expect(Promise.race([processor.process(job), hang])).resolves.toBe(2);
-      const response = await Promise.race([racing!, hang]);
+      await expect(Promise.race([batch, hang])).resolves.toBe(2);
+      const response = await Promise.race([racing, hang]);
       expect(response).toMatchObject({ status: 201 });
 
       const { rows: notified } = await db.query<{ user_id: string; count: number }>(

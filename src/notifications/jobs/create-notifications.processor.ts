@@ -27,11 +27,8 @@ export class CreateNotificationsProcessor extends JobProcessor {
 
   private async create(job: Job<JobPayloads['create-notifications']>): Promise<number> {
     requireConsumerPayload(job);
-    const done = await this.runner.run(
-      job,
-      'notifications',
-      (eventId) => this.notifications.processEvent(eventId),
-      (eventIds) => this.notifications.lockParticipants(eventIds),
+    const done = await this.runner.runStatement(job, 'notifications', (orgId, eventIds, traces) =>
+      this.notifications.processBatch(orgId, eventIds, traces),
     );
     // The notifications it made wait for the event streams: wake the pump.
     this.signals.local();

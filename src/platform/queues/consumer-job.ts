@@ -5,7 +5,7 @@ import { Db } from '../tenancy/db.service';
 import { OutboxMetrics } from './outbox-metrics';
 import type { Consumer } from './outbox-types';
 import type { ConsumerPayload } from './queue-catalogue';
-import { currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
+import { childSpan, currentTraceparent, inSpan, SpanKind } from '../tracing/tracing';
 
 /**
  * Runs one consumer's work on a batch of events of one org, in one tenant transaction. If the
@@ -36,21 +36,14 @@ export class ConsumerJobRunner {
     prepare: (eventIds: string[]) => Promise<unknown> = () => Promise.resolve(),
     complete: (eventIds: string[]) => Promise<unknown> = () => Promise.resolve(),
   ): Promise<number> {
-    const { orgId, eventIds } = job.data;
-    const scope = { orgId, userId: null };
+    const scope = { orgId: job.data.orgId, userId: null };
     const traced = (eventId: string, i: number) =>
       inSpan(
         `${consumer} consumer`,
         job.data.traces?.[i],
         {
           kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': 'bullmq',
-            'messaging.operation': 'process',
-            'messaging.message.id': job.id ?? '',
-            'rm.consumer': consumer,
-            'rm.outbox_event_id': eventId,
-          },
+          attributes: spanAttributes(job, consumer, eventId),
         },
         async () => {
           // What this event's work writes to the outbox (a notification) continues its trace.
@@ -61,12 +54,59 @@ export class ConsumerJobRunner {
           return work(eventId);
         },
       );
+    return this.inBatches(job, consumer, (ids, offset) =>
+      this.tenants.run(scope, async () => {
+        await prepare(ids);
+        for (const [i, eventId] of ids.entries()) await traced(eventId, offset + i);
+        await complete(ids);
+      }),
+    );
+  }
+
+  /**
+   * A consumer whose work on a batch is one statement that enters the org's tenant itself (issue
+   * 17: one round trip a job, no BEGIN, tenant entry or COMMIT of the service's). `statement` gets
+   * the org, the events and, for each, the trace context its work continues: its consumer span,
+   * when the event was traced. Failures are handled as in run().
+   */
+  async runStatement(
+    job: Job<ConsumerPayload>,
+    consumer: Consumer,
+    statement: (orgId: string, eventIds: string[], traces: (string | null)[]) => Promise<unknown>,
+  ): Promise<number> {
+    return this.inBatches(job, consumer, async (ids, offset) => {
+      const spans = ids.map((eventId, i) =>
+        childSpan(`${consumer} consumer`, job.data.traces?.[offset + i], {
+          kind: SpanKind.CONSUMER,
+          attributes: spanAttributes(job, consumer, eventId),
+        }),
+      );
+      try {
+        await statement(
+          job.data.orgId,
+          ids,
+          spans.map((span) => span?.traceparent ?? null),
+        );
+      } catch (error) {
+        for (const span of spans) span?.end(error);
+        throw error;
+      }
+      for (const span of spans) span?.end();
+    });
+  }
+
+  /**
+   * `attempt` on the whole batch; if it fails, on each event alone (a poison event must not hold
+   * its neighbours back), each failure recorded. `offset` is the first event's index in the job.
+   */
+  private async inBatches(
+    job: Job<ConsumerPayload>,
+    consumer: Consumer,
+    attempt: (eventIds: string[], offset: number) => Promise<void>,
+  ): Promise<number> {
+    const { eventIds } = job.data;
     try {
-      await this.tenants.run(scope, async () => {
-        await prepare(eventIds);
-        for (const [i, eventId] of eventIds.entries()) await traced(eventId, i);
-        await complete(eventIds);
-      });
+      await attempt(eventIds, 0);
       this.metrics.done(consumer, eventIds);
       return eventIds.length;
     } catch (batchError) {
@@ -79,11 +119,7 @@ export class ConsumerJobRunner {
     const failures: string[] = [];
     for (const [i, eventId] of eventIds.entries()) {
       try {
-        await this.tenants.run(scope, async () => {
-          await prepare([eventId]);
-          await traced(eventId, i);
-          await complete([eventId]);
-        });
+        await attempt([eventId], i);
         this.metrics.done(consumer, [eventId]);
       } catch (error) {
         failures.push(eventId);
@@ -122,4 +158,15 @@ export class ConsumerJobRunner {
         this.logger.warn(`could not record the failure of ${job.id}: ${String(e)}`),
       );
   }
+}
+
+/** The attributes of an event's consumer span. */
+function spanAttributes(job: Job, consumer: Consumer, eventId: string) {
+  return {
+    'messaging.system': 'bullmq',
+    'messaging.operation': 'process',
+    'messaging.message.id': job.id ?? '',
+    'rm.consumer': consumer,
+    'rm.outbox_event_id': eventId,
+  };
 }
