@@ -11,13 +11,13 @@ import type { Principal, PrincipalRole } from '../auth/principal';
 import { Problems } from '../http/problem';
 import { UUID } from '../ids';
 import { OutboxSignals } from '../queues/outbox-signals';
-import { OWN_TRANSACTIONS } from './own-transactions.decorator';
 import { TenantRunner } from './tenant-runner.service';
 
 /**
- * Runs every authenticated handler inside a tenant transaction (see TenantRunner). The handler is
- * invoked inside the AsyncLocalStorage context, so services and the Db helper find the
- * transaction without it being threaded through every call. Commit happens before the response
+ * Runs an authenticated handler inside a tenant transaction (see TenantRunner): every route
+ * @Endpoint declares, except those declared `ownTransactions`, which do not get this interceptor.
+ * The handler is invoked inside the AsyncLocalStorage context, so services and the Db helper find
+ * the transaction without it being threaded through every call. Commit happens before the response
  * is sent: a 2xx means the write is durable.
  */
 @Injectable()
@@ -32,7 +32,6 @@ export class TenantContextInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return next.handle();
-    if (this.reflector.getAllAndOverride<boolean>(OWN_TRANSACTIONS, targets)) return next.handle();
 
     const request = context
       .switchToHttp()
