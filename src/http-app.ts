@@ -14,6 +14,7 @@ import {
 } from './platform/http/framework-errors';
 import { mountSwagger } from './platform/http/swagger';
 import { mountWebApp } from './platform/http/web-app';
+import { conditionalGets } from './platform/http/etag';
 import { securityHeaders } from './platform/http/security-headers';
 import { requestLogging } from './platform/logging/logging';
 import { nameServerSpan } from './platform/tracing/tracing';
@@ -81,11 +82,12 @@ export async function createHttpApp(
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableCors({
     origin: config.corsOrigins,
-    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'www-authenticate'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'www-authenticate', 'etag'],
     allowedHeaders: [
       'authorization',
       'content-type',
       'idempotency-key',
+      'if-none-match',
       'last-event-id',
       'x-request-id',
       // A traced frontend continues its trace in ours (docs/operations.md, "Traces").
@@ -99,6 +101,7 @@ export async function createHttpApp(
     strictPreflight: false,
   });
   securityHeaders(fastify);
+  conditionalGets(fastify);
   requestLogging(fastify);
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   mountSwagger(app);

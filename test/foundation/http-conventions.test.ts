@@ -218,6 +218,26 @@ describe('CORS', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('lets an allowed origin send If-None-Match and read the ETag (conditional GETs)', async () => {
+    const member = await t.createMember(t.createOrg());
+    const preflight = await t
+      .http()
+      .options('/api/v1/me')
+      .set('origin', 'https://app.example')
+      .set('access-control-request-method', 'GET')
+      .set('access-control-request-headers', 'authorization, if-none-match');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-headers']).toMatch(/\bif-none-match\b/);
+    const res = await t
+      .http()
+      .get('/api/v1/me')
+      .set('origin', 'https://app.example')
+      .set(bearer(member));
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBeDefined();
+    expect(res.headers['access-control-expose-headers']).toMatch(/\betag\b/);
+  });
+
   it('answers an OPTIONS request without preflight headers without a plain-text error', async () => {
     const res = await t.http().options('/api/v1/me');
     expect(res.status).toBe(204);

@@ -50,6 +50,13 @@ export interface MessagingClientOptions {
    * Default: 3 retries, at most 10 s apart.
    */
   retry?: { retries?: number; maxDelayMs?: number };
+  /**
+   * Conditional GETs: the client keeps the last answer of each GET (per token and URL, the
+   * `conditionalGets` most recent ones, default 100) with its `ETag`, asks again with
+   * `If-None-Match`, and on 304 answers the kept body: an unchanged page is neither transferred
+   * nor parsed twice by the server's side of the wire. 0 turns it off.
+   */
+  conditionalGets?: number;
 }
 
 /** Operations that must not be repeated blindly after a network failure (they create). */
@@ -59,6 +66,47 @@ const NOT_REPEATABLE = [
   /\/deliveries\/[^/]+\/retry$/,
   /\/events\/tickets$/,
 ];
+
+/** The last 200 answers of GETs that carried an ETag, most recently used last. */
+class KeptAnswers {
+  private readonly answers = new Map<string, { tag: string; body: string; headers: Headers }>();
+  constructor(private readonly max: number) {}
+
+  /** Per token and URL: another member's answer is never offered as this one's. */
+  key(request: Request): string | null {
+    return this.max > 0 ? `${request.headers.get('authorization') ?? ''} ${request.url}` : null;
+  }
+
+  get(key: string) {
+    const answer = this.answers.get(key);
+    if (answer) {
+      this.answers.delete(key);
+      this.answers.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** A 304 becomes the kept 200; a new 200 with an ETag is kept. */
+  async settle(
+    key: string,
+    earlier: { tag: string; body: string; headers: Headers } | undefined,
+    response: Response,
+  ): Promise<Response> {
+    if (response.status === 304 && earlier) {
+      return new Response(earlier.body, { status: 200, headers: earlier.headers });
+    }
+    const tag = response.headers.get('etag');
+    if (response.status !== 200 || !tag) {
+      this.answers.delete(key);
+      return response;
+    }
+    const body = await response.text();
+    this.answers.delete(key);
+    this.answers.set(key, { tag, body, headers: new Headers(response.headers) });
+    while (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value!);
+    return new Response(body, { status: 200, headers: response.headers });
+  }
+}
 
 /** A clientMessageId for a send: a retried send then cannot create a second message. */
 export function newClientMessageId(): string {
@@ -70,6 +118,7 @@ export function createMessagingClient(options: MessagingClientOptions) {
   const retries = options.retry?.retries ?? 3;
   const maxDelayMs = options.retry?.maxDelayMs ?? 10_000;
   const root = options.baseUrl.replace(/\/+$/, '');
+  const kept = new KeptAnswers(options.conditionalGets ?? 100);
 
   const authHeaders = async (): Promise<Record<string, string>> => {
     const token = await options.getToken();
@@ -82,9 +131,13 @@ export function createMessagingClient(options: MessagingClientOptions) {
     for (let attempt = 0; ; attempt++) {
       const request = input.clone();
       for (const [k, v] of Object.entries(await authHeaders())) request.headers.set(k, v);
+      const key = request.method === 'GET' ? kept.key(request) : null;
+      const earlier = key === null ? undefined : kept.get(key);
+      if (earlier) request.headers.set('if-none-match', earlier.tag);
       let response: Response;
       try {
         response = await baseFetch(request);
+        if (key !== null) response = await kept.settle(key, earlier, response);
       } catch (error) {
         if (!repeatable || attempt >= retries || request.signal?.aborted) throw error;
         await sleep(Math.min(maxDelayMs, 250 * 2 ** attempt));

@@ -1564,7 +1564,10 @@ export interface operations {
     getMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1573,11 +1576,22 @@ export interface operations {
             /** @description Your membership: how others see you, and your settings. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MembershipResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter the route does not take. */
             400: {
@@ -1917,7 +1931,10 @@ export interface operations {
                 /** @description Search in display names: a substring, matched case- and accent-insensitively ("zoe" finds "Zoë"). Example: `mar`. */
                 q?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1926,11 +1943,22 @@ export interface operations {
             /** @description A page of the members you may message, by display name. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RecipientPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -1991,7 +2019,10 @@ export interface operations {
                 /** @description Opaque cursor from a previous page’s `nextCursor`. Example: `WyIyMDI2LTExLTI2VDE0OjAyOjU1LjEyMDAwMFoiLCIwMWEyMTgyNi00MTU0LTdjM2UtOGE0MS01YjBkMmU2ZjljMTgiXQ`. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2000,11 +2031,22 @@ export interface operations {
             /** @description A page of your threads, the most recent activity first. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ThreadPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -2193,7 +2235,10 @@ export interface operations {
                 /** @description Messages per page, 1–100. */
                 limit?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The thread. */
                 id: string;
@@ -2205,11 +2250,22 @@ export interface operations {
             /** @description The thread, and its latest page of messages (chronological). */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ThreadViewResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description id is not a UUID. / A query parameter the route does not take. */
             400: {
@@ -2281,7 +2337,10 @@ export interface operations {
                 /** @description The oldest `limit` messages after this message id (what polling clients call). Not with `before`. Example: `01a21828-6e3a-7d41-8b27-9f1c3a5e7d60`. */
                 after?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The thread. */
                 id: string;
@@ -2293,11 +2352,22 @@ export interface operations {
             /** @description Up to `limit` messages in ascending `seq` order, as you may see them. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MessagePageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description id is not a UUID. / Invalid input (problem details with errors[]). / Both before and after. / A cursor message that is not one you can see in this thread. / A query parameter the route does not take. */
             400: {
@@ -2679,7 +2749,10 @@ export interface operations {
     getUnreadCount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2688,11 +2761,22 @@ export interface operations {
             /** @description Your unread messages, and how many threads hold them. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UnreadCountResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description A query parameter the route does not take. */
             400: {
@@ -2753,7 +2837,10 @@ export interface operations {
                 /** @description Opaque cursor from a previous page’s `nextCursor`. Example: `WyIyMDI2LTExLTI2VDE1OjEyOjQ0LjczMTAwMFoiLCI3ZTU3YTAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwYjIiXQ`. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2762,11 +2849,22 @@ export interface operations {
             /** @description A page of the members you block, the most recently blocked first. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BlockedUserPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -2998,7 +3096,10 @@ export interface operations {
                 /** @description Only unread notifications. Example: `true`. */
                 unreadOnly?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3007,11 +3108,22 @@ export interface operations {
             /** @description A page of your notifications, the most recently updated first. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -3222,7 +3334,10 @@ export interface operations {
                 /** @description Opaque cursor from a previous page’s `nextCursor`. Example: `WyIyMDI2LTExLTI2VDE2OjMzOjA2LjkxNFoiLCIwMWEyMThiNC0xZDY0LTc2MGMtOTM0MC04ZWU3OTA5MWY3Y2IiXQ`. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3231,11 +3346,22 @@ export interface operations {
             /** @description A page of your org’s endpoints, newest first, without their secrets. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EndpointPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -3382,7 +3508,10 @@ export interface operations {
     getWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The endpoint. */
                 id: string;
@@ -3394,11 +3523,22 @@ export interface operations {
             /** @description The endpoint, without its secret. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EndpointResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description id is not a UUID. / A query parameter the route does not take. */
             400: {
@@ -3733,7 +3873,10 @@ export interface operations {
                 /** @description Only deliveries in this status. Example: `failed`. */
                 status?: components["schemas"]["WebhookDeliveryStatus"];
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The endpoint. */
                 id: string;
@@ -3745,11 +3888,22 @@ export interface operations {
             /** @description A page of the endpoint’s deliveries, newest first. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryPageResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description id is not a UUID. / Invalid input (problem details with errors[]). / A query parameter the route does not take. */
             400: {
@@ -3814,7 +3968,10 @@ export interface operations {
     listDeliveryAttempts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` of an answer you kept: 304 with no body while the answer would be the same. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The delivery. */
                 id: string;
@@ -3826,11 +3983,22 @@ export interface operations {
             /** @description Every attempt of the delivery, oldest first. */
             200: {
                 headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AttemptListResponse"];
                 };
+            };
+            /** @description Not modified: the answer is still the one whose ETag you sent (no body). */
+            304: {
+                headers: {
+                    /** @description A strong tag of this exact body (its SHA-1). Send it back as `If-None-Match` to get 304 while the answer is unchanged. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description id is not a UUID. / A query parameter the route does not take. */
             400: {

@@ -154,6 +154,45 @@ describe('@resident-messaging/client', () => {
     expect(page.data.filter((m) => m.body === 'only once').map((m) => m.id)).toEqual([message.id]);
   });
 
+  it('asks again with If-None-Match and answers an unchanged page from what it kept', async () => {
+    const { alice, bob, threadId } = await conversation();
+    const seen: { status: number; ifNoneMatch: string | null }[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      seen.push({
+        status: response.status,
+        ifNoneMatch: (input as Request).headers.get('if-none-match'),
+      });
+      return response;
+    };
+    const b = clientOf(bob, recording);
+    const first = await b.getThread(threadId);
+    const again = await b.getThread(threadId);
+    expect(again).toEqual(first);
+    expect(seen.map((s) => s.status)).toEqual([200, 304]);
+    expect(seen[1].ifNoneMatch).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+
+    // A change on the server is a 200 with the new page.
+    await clientOf(alice).sendMessage(threadId, { body: 'something new' });
+    const changed = await b.getThread(threadId);
+    expect(seen.at(-1)?.status).toBe(200);
+    expect(changed.messages.data.at(-1)?.body).toBe('something new');
+
+    // Another member's client never offers Bob's page; turned off, nothing is asked again.
+    const plain = createMessagingClient({
+      baseUrl,
+      getToken: () => bob.token,
+      fetch: recording,
+      conditionalGets: 0,
+    });
+    await plain.getThread(threadId);
+    await plain.getThread(threadId);
+    expect(seen.slice(-2)).toEqual([
+      { status: 200, ifNoneMatch: null },
+      { status: 200, ifNoneMatch: null },
+    ]);
+  });
+
   it('waits for Retry-After on 429 and 503, then succeeds', async () => {
     const { alice } = await conversation();
     let calls = 0;
