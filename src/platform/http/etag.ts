@@ -23,7 +23,10 @@ export function conditionalGets(fastify: FastifyInstance): void {
       done(null, payload);
       return;
     }
-    const tag = entityTag(payload);
+    // Encoded once: the bytes hashed are the bytes Fastify then writes (a string would be
+    // encoded a second time on its way to the socket).
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const tag = entityTag(body);
     void reply.header('etag', tag);
     const condition = request.headers['if-none-match'];
     if (condition !== undefined && noneMatchNames(condition, tag)) {
@@ -33,7 +36,7 @@ export function conditionalGets(fastify: FastifyInstance): void {
       done(null, null);
       return;
     }
-    done(null, payload);
+    done(null, body);
   });
 }
 
