@@ -285,7 +285,7 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
     // (Its log line is waited for: on a loaded machine the sentinel check that notices may still
     // be on its way when the work above, re-dispatched by it or the reconciler, is done.)
     await eventually(
-      async () => /Redis lost its data; re-dispatching \d+ unfinished item/.test(worker!.output()),
+      () => /Redis lost its data; re-dispatching \d+ unfinished item/.test(worker!.output()),
       15_000,
       'the worker to log its re-dispatch after the lost data',
     );
