@@ -18,6 +18,7 @@ import { Migration20261207010000_lighter_send } from './Migration20261207010000_
 import { Migration20261207020000_consumer_rows_unchecked } from './Migration20261207020000_consumer_rows_unchecked';
 import { Migration20261207030000_flat_tenant_entry } from './Migration20261207030000_flat_tenant_entry';
 import { Migration20261207040000_notification_batches } from './Migration20261207040000_notification_batches';
+import { Migration20261207050000_generic_thread_views } from './Migration20261207050000_generic_thread_views';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -73,5 +74,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207040000_notification_batches',
     class: Migration20261207040000_notification_batches,
+  },
+  {
+    name: 'Migration20261207050000_generic_thread_views',
+    class: Migration20261207050000_generic_thread_views,
   },
 ];

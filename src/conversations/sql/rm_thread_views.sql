@@ -5,6 +5,10 @@
 -- need of the thread: the list's sort key with microseconds (activity_key, for cursors), whether
 -- me blocks the other, and the other participant (to render a page of messages). Threads me takes
 -- no part in are left out. Runs as the caller: row-level security gives every join its org.
+-- Always its generic plan (issue 17): a custom plan for one thread is estimated cheaper than the
+-- generic one (which takes unnest(p_threads) for 10 rows), so without this PostgreSQL re-plans
+-- the statement on every one-thread call, about 1 ms, unless the same connection's list calls
+-- happened to raise its average custom cost; the generic plan is the same index lookups.
 create or replace function rm_thread_views(
   p_me uuid, p_me_name text, p_me_role text, p_me_receipts boolean, p_me_since timestamptz,
   p_threads uuid[]
@@ -14,7 +18,9 @@ returns table (
   other_id uuid, other_name text, other_role text, other_receipts boolean, other_since timestamptz,
   view json
 )
-language plpgsql stable as $$
+language plpgsql stable
+set plan_cache_mode = force_generic_plan
+as $$
 begin
   return query
   select tp.thread_id,
