@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { Metrics } from '../../src/platform/metrics/metrics';
+import { LocalLimits } from '../../src/platform/ratelimit/local-limits';
 import { OwnRedis, eventually, pause } from '../support/async';
 import { expectProblem, type Res } from '../support/factories';
 import { bearer, startTestApp, UNTHROTTLED, type Member, type TestApp } from '../support/test-app';
@@ -53,6 +56,15 @@ describe('per-user limits decided in the process, synced with Redis', () => {
     const keys = await admin!.keys(`${t!.config.redis.queuePrefix}:rl:reads:${org}:${m.userId}:*`);
     const values = keys.length ? await admin!.mget(...keys) : [];
     return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
+  };
+  /** A gauge of the process's /metrics, as an operator scrapes it. */
+  const gauge = async (name: string) => {
+    const res = await t!
+      .http()
+      .get('/metrics')
+      .auth(t!.config.operator.user, t!.config.operator.password);
+    expect(res.status).toBe(200);
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(res.text)?.[1]);
   };
   const scriptCalls = async () => {
     const info = await admin!.info('commandstats');
@@ -142,6 +154,31 @@ describe('per-user limits decided in the process, synced with Redis', () => {
     );
   });
 
+  it('learns of an API process that joined with its next sync, not a heartbeat (a second) later', async () => {
+    // Two processes' limiters under a prefix of their own. The first counts itself alone, so its
+    // shares are the whole limit; it must not go on so for a second once the second has joined.
+    const config = {
+      ...t!.config,
+      redis: { ...t!.config.redis, queuePrefix: `rl-${randomUUID()}` },
+    };
+    const first = new LocalLimits(config, new Metrics('api', false));
+    const second = new LocalLimits(config, new Metrics('api', false));
+    try {
+      await first.join();
+      const joinedAt = Date.now();
+      expect(first.processCount).toBe(1);
+      await second.join();
+      expect(second.processCount).toBe(2);
+      // The first process's next heartbeat is a second after it joined; its next sync is 20 ms
+      // after a request.
+      expect(first.admit('writes:someone', 5, 1000)).toBe(0);
+      await eventually(() => first.processCount === 2, 5_000, 'the first to count two processes');
+      expect(Date.now() - joinedAt).toBeLessThan(1_000);
+    } finally {
+      await Promise.all([first.onModuleDestroy(), second.onModuleDestroy()]);
+    }
+  });
+
   it('fails open while Redis is down, without delay, and limits again once it is back', async () => {
     const member = await t!.createMember(org);
     await redis!.stop();
@@ -158,10 +195,20 @@ describe('per-user limits decided in the process, synced with Redis', () => {
         statuses: [...new Set(answers.map((r) => r.status))],
       }).toEqual({ ms: expect.any(Number), statuses: [200] });
       expect(Date.now() - start).toBeLessThan(2_000);
+      // The sync retried a second later (with these requests' counts) fails too; from then on
+      // the process is idle. The operator sees it: the limits' syncs are down.
+      await pause(1_500);
+      expect(await gauge('rate_limit_redis_up')).toBe(0);
     } finally {
       await redis!.start();
     }
-    // Back by itself: the connection returns (ioredis retries within 2 s), the breaker closes.
+    // Back by itself, with no request: the heartbeat finds Redis again.
+    await eventually(
+      async () => (await gauge('rate_limit_redis_up')) === 1,
+      15_000,
+      'the limits to sync again once Redis is back',
+    );
+    // And it limits again: the connection returns (ioredis retries within 2 s), the breaker closes.
     await eventually(
       async () => {
         const answers = await Promise.all(
@@ -172,5 +219,6 @@ describe('per-user limits decided in the process, synced with Redis', () => {
       15_000,
       'the limit to refuse again once Redis is back',
     );
+    expect(await gauge('rate_limit_processes')).toBe(1);
   });
 });

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { loadConfig } from '../../src/config/app-config';
 import { mintToken } from '../../src/platform/auth/tokens';
 import { dropDatabase } from '../../src/platform/database/bootstrap';
-import { drainOutbox, ownerClient, pause } from '../support/async';
+import { drainOutbox, eventually, ownerClient, pause } from '../support/async';
 import { OWNER_URL } from '../support/env';
 import {
   spawnApi,
@@ -41,6 +41,7 @@ describe('two API instances and two workers on one database and one Redis', () =
   let api2: ApiProcess;
   let secret: string;
   const org = randomUUID();
+  const metricsToken = randomBytes(24).toString('hex');
   const users = {} as Record<'ann' | 'bob' | 'cy' | 'dee', User>;
   let threadAB: string;
   let threadAbCreator: 'ann' | 'bob';
@@ -56,6 +57,7 @@ describe('two API instances and two workers on one database and one Redis', () =
       RATE_LIMIT_WRITES_PER_SECOND: String(WRITES_PER_SECOND),
       RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
       OUTBOX_POLL_MS: '20',
+      METRICS_TOKEN: metricsToken,
     });
     secret = loadConfig(env).auth.jwtSecret ?? '';
     db = await ownerClient(database);
@@ -224,6 +226,27 @@ describe('two API instances and two workers on one database and one Redis', () =
       .send({ recipientId: users.dee.userId });
     expect(started.status).toBe(201);
     threadCD = started.body.thread.id;
+
+    // Each process shares the limit out among the API processes it knows of (their heartbeats in
+    // Redis, sent with every sync): both know of two by now, as their metrics say.
+    const known = async (api: ApiProcess) => {
+      const res = await fetch(`${api.url}/metrics`, {
+        headers: { authorization: `Bearer ${metricsToken}` },
+      });
+      const text = await res.text();
+      return {
+        processes: Number(/^rate_limit_processes (\S+)$/m.exec(text)?.[1]),
+        redisUp: Number(/^rate_limit_redis_up (\S+)$/m.exec(text)?.[1]),
+      };
+    };
+    await eventually(
+      async () =>
+        (await Promise.all([api1, api2].map(known))).every(
+          (k) => k.processes === 2 && k.redisUp === 1,
+        ),
+      5_000,
+      'both API processes to count two processes',
+    );
 
     // Dee has written nothing yet: her window opens with the first request of the burst. Five
     // requests to each instance: never over the limit on either alone (a per-process counter

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import type { Cluster } from 'ioredis';
 import { APP_CONFIG } from '../../config/config.module';
 import type { AppConfig } from '../../config/app-config';
+import { Metrics } from '../metrics/metrics';
 import { createRedis, type RedisClient } from '../queues/redis-connection';
 import { WindowCounter, type Waiter } from './window-counter';
 
@@ -22,22 +23,33 @@ if room > 0 and tonumber(ARGV[2]) > 0 then
 end
 return {count, granted}`;
 
-/** SYNC for many counters at once (one Redis): ARGV holds the four arguments of each key in turn. */
+/**
+ * SYNC for many counters at once (one Redis), with the process's heartbeat (HEARTBEAT's work):
+ * KEYS[1] is the set of API processes, ARGV[1] this process and ARGV[2] the heartbeat's expiry;
+ * KEYS[2..] are the counters and ARGV[3..] the four arguments of each in turn. Answers the
+ * processes counted, then the count and the admitted waiting requests of each counter.
+ */
 const SYNC_MANY = `
-local out = {}
-for i = 1, #KEYS do
-  local hits = tonumber(ARGV[4 * i - 3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local out = {redis.call('ZCARD', KEYS[1])}
+for i = 2, #KEYS do
+  local a = 4 * (i - 2) + 2
+  local hits = tonumber(ARGV[a + 1])
   local count = redis.call('INCRBY', KEYS[i], hits)
-  if count == hits then redis.call('PEXPIRE', KEYS[i], ARGV[4 * i]) end
+  if count == hits then redis.call('PEXPIRE', KEYS[i], ARGV[a + 4]) end
   local granted = 0
-  local room = tonumber(ARGV[4 * i - 1]) - count
-  local waiting = tonumber(ARGV[4 * i - 2])
+  local room = tonumber(ARGV[a + 3]) - count
+  local waiting = tonumber(ARGV[a + 2])
   if room > 0 and waiting > 0 then
     granted = math.min(room, waiting)
     count = redis.call('INCRBY', KEYS[i], granted)
   end
-  out[2 * i - 1] = count
-  out[2 * i] = granted
+  out[2 * i - 2] = count
+  out[2 * i - 1] = granted
 end
 return out`;
 
@@ -120,7 +132,10 @@ export class LocalLimits implements OnModuleDestroy {
   private syncing = false;
   private closed = false;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {
     this.prefix = `${config.redis.queuePrefix}:rl:`;
     this.cluster = config.redis.clusterNodes !== null;
     this.syncMs = config.rateLimits.syncMs;
@@ -146,6 +161,7 @@ export class LocalLimits implements OnModuleDestroy {
     this.redis.defineCommand('rmLimitSyncMany', { lua: SYNC_MANY });
     this.redis.defineCommand('rmLimitHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     const redis = this.redis;
+    this.gauges();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, JOIN_WAIT_MS);
       function done() {
@@ -156,14 +172,39 @@ export class LocalLimits implements OnModuleDestroy {
       if (redis.status === 'ready') done();
       else redis.once('ready', done);
     });
-    await this.beat();
+    // A first heartbeat that failed (Redis not ready yet) is sent again as soon as it is.
+    if (!(await this.beat())) redis.once('ready', () => void this.beat());
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
+  }
+
+  /** What an operator watches of the limits (docs/operations.md), read at scrape time. */
+  private gauges(): void {
+    const limits = () => this;
+    this.metrics.gauge({
+      name: 'rate_limit_processes',
+      help: 'API processes this one counts when it shares the member limits out (from their heartbeats in Redis, itself included).',
+      collect() {
+        this.set(limits().processCount);
+      },
+    });
+    this.metrics.gauge({
+      name: 'rate_limit_redis_up',
+      help: '1 while the member limits sync with Redis; 0 while the syncs fail and every request is admitted (fail open).',
+      collect() {
+        this.set(limits().redisUp ? 1 : 0);
+      },
+    });
   }
 
   /** The API processes counted in Redis, this one included (1 until Redis has answered). */
   get processCount(): number {
     return this.processes;
+  }
+
+  /** False while the syncs fail and every request is admitted (fail open). */
+  get redisUp(): boolean {
+    return this.healthy;
   }
 
   /**
@@ -248,7 +289,8 @@ export class LocalLimits implements OnModuleDestroy {
     this.syncing = true;
     let answers: Array<[number, number]> | undefined;
     try {
-      answers = await this.send(redis, [
+      let processes: number;
+      ({ answers, processes } = await this.send(redis, [
         ...sent.map(
           (s) =>
             [
@@ -260,7 +302,8 @@ export class LocalLimits implements OnModuleDestroy {
             ] as const,
         ),
         ...leftovers.map((l) => [l.key, l.hits, 0, 0, l.ttlMs] as const),
-      ]);
+      ]));
+      if (processes >= 1) this.processes = processes;
       if (!this.healthy) this.logger.log('rate limiting resumed (Redis answers again)');
       this.healthy = true;
     } catch (error) {
@@ -288,38 +331,45 @@ export class LocalLimits implements OnModuleDestroy {
   }
 
   /**
-   * The scripts of one sync. One Redis: one script call per SYNC_CHUNK counters, in one pipeline
-   * (one write). A cluster: one call per counter (a script's keys must share a slot, and so must a
-   * cluster pipeline's), all written without waiting for the answers.
+   * The scripts of one sync, with the heartbeat, so that every sync also says how many API
+   * processes there are (a process learns of one that joined by its next sync, not a second
+   * later). One Redis: one script call per SYNC_CHUNK counters, in one pipeline (one write). A
+   * cluster: one call per counter and one for the heartbeat (a script's keys must share a slot,
+   * and so must a cluster pipeline's), all written without waiting for the answers.
    */
   private async send(
     redis: RedisClient,
     calls: ReadonlyArray<readonly [string, number, number, number, number]>,
-  ): Promise<Array<[number, number]>> {
+  ): Promise<{ answers: Array<[number, number]>; processes: number }> {
     if (this.cluster) {
       const cluster = redis as Cluster & LimitCommands;
-      return (await Promise.all(calls.map((c) => cluster.rmLimitSync(...c)))) as Array<
-        [number, number]
-      >;
+      const [processes, ...answers] = await Promise.all([
+        cluster.rmLimitHeartbeat(this.processesKey, this.id, HEARTBEAT_EXPIRY_MS),
+        ...calls.map((c) => cluster.rmLimitSync(...c)),
+      ]);
+      return { answers: answers as Array<[number, number]>, processes: Number(processes) };
     }
     const pipeline = redis.pipeline() as unknown as LimitCommands & {
       exec(): Promise<Array<[Error | null, unknown]> | null>;
     };
-    for (let start = 0; start < calls.length; start += SYNC_CHUNK) {
+    for (let start = 0; start < calls.length || start === 0; start += SYNC_CHUNK) {
       const chunk = calls.slice(start, start + SYNC_CHUNK);
-      const args: Array<string | number> = chunk.map((c) => c[0]);
+      const args: Array<string | number> = [this.processesKey, ...chunk.map((c) => c[0])];
+      args.push(this.id, HEARTBEAT_EXPIRY_MS);
       for (const [, hits, waiting, limit, ttlMs] of chunk) args.push(hits, waiting, limit, ttlMs);
-      pipeline.rmLimitSyncMany(chunk.length, ...args);
+      pipeline.rmLimitSyncMany(chunk.length + 1, ...args);
     }
     const results = await pipeline.exec();
     if (!results) throw new Error('pipeline not executed');
     const answers: Array<[number, number]> = [];
+    let processes = 0;
     for (const [error, value] of results) {
       if (error) throw error;
       const flat = value as number[];
-      for (let i = 0; i < flat.length; i += 2) answers.push([flat[i], flat[i + 1]]);
+      processes = flat[0];
+      for (let i = 1; i < flat.length; i += 2) answers.push([flat[i], flat[i + 1]]);
     }
-    return answers;
+    return { answers, processes };
   }
 
   /**
@@ -340,18 +390,28 @@ export class LocalLimits implements OnModuleDestroy {
     this.leftovers = [];
   }
 
-  private async beat(): Promise<void> {
+  /** Adds this process to the set of API processes (every second, and with every sync). */
+  private async beat(): Promise<boolean> {
     const redis = this.redis as (RedisClient & LimitCommands) | undefined;
-    if (!redis || this.closed) return;
+    if (!redis || this.closed) return false;
+    let answered = false;
     try {
       const count = Number(
         await redis.rmLimitHeartbeat(this.processesKey, this.id, HEARTBEAT_EXPIRY_MS),
       );
       if (count >= 1) this.processes = count;
+      answered = true;
+      // Failing open and idle since: nothing to count, so nothing waits for a sync to say Redis
+      // is back (with requests, their sync does).
+      if (!this.healthy && !this.syncing && !this.dirty.size && !this.leftovers.length) {
+        this.healthy = true;
+        this.logger.log('rate limiting resumed (Redis answers again)');
+      }
     } catch {
       // Keep the last count; the syncs trip the breaker when Redis is away.
     }
     this.sweep();
+    return answered;
   }
 
   /** Forgets the counters of windows that ended and have nothing left to send. */
