@@ -19,6 +19,7 @@ import { Migration20261207020000_consumer_rows_unchecked } from './Migration2026
 import { Migration20261207030000_flat_tenant_entry } from './Migration20261207030000_flat_tenant_entry';
 import { Migration20261207040000_notification_batches } from './Migration20261207040000_notification_batches';
 import { Migration20261207050000_generic_thread_views } from './Migration20261207050000_generic_thread_views';
+import { Migration20261207060000_batch_waits_for_relay } from './Migration20261207060000_batch_waits_for_relay';
 
 /**
  * Every migration, in order. Listed explicitly so that compiled builds, tests and the CLI all
@@ -78,5 +79,9 @@ export const migrationsList = [
   {
     name: 'Migration20261207050000_generic_thread_views',
     class: Migration20261207050000_generic_thread_views,
+  },
+  {
+    name: 'Migration20261207060000_batch_waits_for_relay',
+    class: Migration20261207060000_batch_waits_for_relay,
   },
 ];

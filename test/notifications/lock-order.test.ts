@@ -39,6 +39,25 @@ describe('a send and a notification batch on the same thread', () => {
     await t.close();
   });
 
+  const processor = () =>
+    new CreateNotificationsProcessor(
+      new ConsumerJobRunner(
+        t.app.get(TenantRunner),
+        t.app.get(Db),
+        new OutboxMetrics(t.app.get(Metrics), t.app.get(PgPool)),
+      ),
+      t.app.get(NotificationsService),
+      t.app.get(OutboxSignals),
+    );
+  const jobOf = (id: string, orgId: string, eventIds: string[]) =>
+    ({
+      id,
+      name: 'create-notifications',
+      data: { orgId, eventIds },
+      opts: { attempts: 1 },
+      attemptsMade: 0,
+    }) as unknown as Job;
+
   it('never wait on each other in a cycle', async () => {
     const org = t.createOrg();
     // Both orders of the two user ids (the racing sender's first, then last).
@@ -76,23 +95,7 @@ describe('a send and a notification batch on the same thread', () => {
             for no key update`,
         [eventIds[1]],
       );
-      const processor = new CreateNotificationsProcessor(
-        new ConsumerJobRunner(
-          t.app.get(TenantRunner),
-          t.app.get(Db),
-          new OutboxMetrics(t.app.get(Metrics), t.app.get(PgPool)),
-        ),
-        t.app.get(NotificationsService),
-        t.app.get(OutboxSignals),
-      );
-      const job = {
-        id: `lock-order-${round}`,
-        name: 'create-notifications',
-        data: { orgId: org, eventIds },
-        opts: { attempts: 1 },
-        attemptsMade: 0,
-      } as unknown as Job;
-      const batch = processor.process(job);
+      const batch = processor().process(jobOf(`lock-order-${round}`, org, eventIds));
       await pause(300);
       // .then() starts the request now (supertest sends on then/end).
       const racing = send(t, a, threadId, 'racing').then((res) => res);
@@ -113,5 +116,50 @@ describe('a send and a notification batch on the same thread', () => {
       // B read "to b" by replying; "to a" is the only message anybody is notified of.
       expect(notified.map((n) => [n.user_id, n.count])).toEqual([[a.userId, 1]]);
     }
+  });
+
+  it('waits for the relay’s commit before it locks the thread, so sends on it do not wait', async () => {
+    // The relay adds a batch's job to Redis before it commits the events' consumer rows; the job
+    // may start first. Here the relay's transaction is held open on the event.
+    const org = t.createOrg();
+    const [a, b] = [await t.createMember(org), await t.createMember(org)];
+    const threadId = (await newThread(t, a, b)).thread.id;
+    const first = await sent(t, a, threadId, 'first');
+    const { rows } = await db.query<{ id: string }>(
+      `select id from outbox_events where type = 'message.created' and message_id = $1`,
+      [first.id],
+    );
+    const eventId = rows[0].id;
+    const relay = await ownerClient(t.database);
+    try {
+      await relay.query('begin');
+      await relay.query(`select 1 from outbox_events where id = $1 for update`, [eventId]);
+      await relay.query(
+        `insert into event_consumers (event_id, org_id, consumer, next_attempt_at)
+         values ($1, $2, 'notifications', now())`,
+        [eventId, org],
+      );
+      const batch = processor().process(jobOf('before-the-relay-commits', org, [eventId]));
+      await pause(300);
+      // The batch waits for the relay. A send on the thread meanwhile is answered at once.
+      const started = Date.now();
+      const racing = await Promise.race([
+        send(t, a, threadId, 'meanwhile').then((res) => res),
+        pause(3000).then(() => 'waited'),
+      ]);
+      expect(racing).toMatchObject({ status: 201 });
+      expect(Date.now() - started).toBeLessThan(3000);
+      await relay.query('commit');
+      await expect(batch).resolves.toBe(1);
+    } finally {
+      await relay.query('rollback').catch(() => undefined);
+      await relay.end();
+    }
+    // B is notified of the first message (the one sent meanwhile is not in this batch).
+    const { rows: notified } = await db.query<{ user_id: string; count: number }>(
+      `select user_id, count from notifications where thread_id = $1 and type = 'message.received'`,
+      [threadId],
+    );
+    expect(notified.map((n) => [n.user_id, n.count])).toEqual([[b.userId, 1]]);
   });
 });
