@@ -344,7 +344,10 @@ export class LocalLimits implements OnModuleDestroy {
     if (this.cluster) {
       const cluster = redis as Cluster & LimitCommands;
       const [processes, ...answers] = await Promise.all([
-        cluster.rmLimitHeartbeat(this.processesKey, this.id, HEARTBEAT_EXPIRY_MS),
+        // Its own slot: a master down there must not fail the counters' sync (the last count stays).
+        Promise.resolve(
+          cluster.rmLimitHeartbeat(this.processesKey, this.id, HEARTBEAT_EXPIRY_MS),
+        ).catch(() => 0),
         ...calls.map((c) => cluster.rmLimitSync(...c)),
       ]);
       return { answers: answers as Array<[number, number]>, processes: Number(processes) };
