@@ -4,6 +4,7 @@ import { Metrics } from '../../src/platform/metrics/metrics';
 import { LocalLimits } from '../../src/platform/ratelimit/local-limits';
 import { OwnRedis, eventually, pause } from '../support/async';
 import { expectProblem, type Res } from '../support/factories';
+import { sampleOf } from '../support/metrics';
 import { bearer, startTestApp, UNTHROTTLED, type Member, type TestApp } from '../support/test-app';
 
 /**
@@ -64,7 +65,7 @@ describe('per-user limits decided in the process, synced with Redis', () => {
       .get('/metrics')
       .auth(t!.config.operator.user, t!.config.operator.password);
     expect(res.status).toBe(200);
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(res.text)?.[1]);
+    return sampleOf(res.text, name);
   };
   const scriptCalls = async () => {
     const info = await admin!.info('commandstats');

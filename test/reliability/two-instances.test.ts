@@ -6,6 +6,7 @@ import { mintToken } from '../../src/platform/auth/tokens';
 import { dropDatabase } from '../../src/platform/database/bootstrap';
 import { drainOutbox, eventually, ownerClient, pause } from '../support/async';
 import { OWNER_URL } from '../support/env';
+import { sampleOf } from '../support/metrics';
 import {
   spawnApi,
   spawnTrackedWorker,
@@ -235,8 +236,8 @@ describe('two API instances and two workers on one database and one Redis', () =
       });
       const text = await res.text();
       return {
-        processes: Number(/^rate_limit_processes (\S+)$/m.exec(text)?.[1]),
-        redisUp: Number(/^rate_limit_redis_up (\S+)$/m.exec(text)?.[1]),
+        processes: sampleOf(text, 'rate_limit_processes'),
+        redisUp: sampleOf(text, 'rate_limit_redis_up'),
       };
     };
     await eventually(

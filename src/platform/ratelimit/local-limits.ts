@@ -24,18 +24,30 @@ end
 return {count, granted}`;
 
 /**
- * SYNC for many counters at once (one Redis), with the process's heartbeat (HEARTBEAT's work):
- * KEYS[1] is the set of API processes, ARGV[1] this process and ARGV[2] the heartbeat's expiry;
- * KEYS[2..] are the counters and ARGV[3..] the four arguments of each in turn. Answers the
- * processes counted, then the count and the admitted waiting requests of each counter.
+ * The process's heartbeat in the set of API processes that admit requests (KEYS[1], scored by
+ * Redis's own clock): adds this process (ARGV[1]), drops the ones silent for ARGV[2] ms and leaves
+ * how many are left in `processes`. HEARTBEAT runs it alone, SYNC_MANY before its counters.
  */
-const SYNC_MANY = `
+const BEAT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local out = {redis.call('ZCARD', KEYS[1])}
+local processes = redis.call('ZCARD', KEYS[1])`;
+
+/** The heartbeat alone: answers how many API processes are counted. */
+const HEARTBEAT = `${BEAT}
+return processes`;
+
+/**
+ * SYNC for many counters at once (one Redis), after the heartbeat: KEYS[1], ARGV[1] and ARGV[2]
+ * are the heartbeat's; KEYS[2..] are the counters and ARGV[3..] the four arguments of each in
+ * turn. Answers the processes counted, then the count and the admitted waiting requests of each
+ * counter.
+ */
+const SYNC_MANY = `${BEAT}
+local out = {processes}
 for i = 2, #KEYS do
   local a = 4 * (i - 2) + 2
   local hits = tonumber(ARGV[a + 1])
@@ -55,18 +67,6 @@ return out`;
 
 /** Counters per SYNC_MANY call (a sync with more sends several calls in one pipeline). */
 const SYNC_CHUNK = 256;
-
-/**
- * The process's heartbeat in the set of API processes that admit requests (scored by Redis's own
- * clock); drops the ones silent for ARGV[2] ms and answers how many are left.
- */
-const HEARTBEAT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])`;
 
 interface LimitCommands {
   rmLimitSync(key: string, hits: number, waiting: number, limit: number, ttlMs: number): unknown;
@@ -180,19 +180,20 @@ export class LocalLimits implements OnModuleDestroy {
 
   /** What an operator watches of the limits (docs/operations.md), read at scrape time. */
   private gauges(): void {
-    const limits = () => this;
+    const processes = () => this.processes;
+    const up = () => (this.healthy ? 1 : 0);
     this.metrics.gauge({
       name: 'rate_limit_processes',
       help: 'API processes this one counts when it shares the member limits out (from their heartbeats in Redis, itself included).',
       collect() {
-        this.set(limits().processCount);
+        this.set(processes());
       },
     });
     this.metrics.gauge({
       name: 'rate_limit_redis_up',
       help: '1 while the member limits sync with Redis; 0 while the syncs fail and every request is admitted (fail open).',
       collect() {
-        this.set(limits().redisUp ? 1 : 0);
+        this.set(up());
       },
     });
   }
@@ -200,11 +201,6 @@ export class LocalLimits implements OnModuleDestroy {
   /** The API processes counted in Redis, this one included (1 until Redis has answered). */
   get processCount(): number {
     return this.processes;
-  }
-
-  /** False while the syncs fail and every request is admitted (fail open). */
-  get redisUp(): boolean {
-    return this.healthy;
   }
 
   /**
@@ -304,8 +300,7 @@ export class LocalLimits implements OnModuleDestroy {
         ...leftovers.map((l) => [l.key, l.hits, 0, 0, l.ttlMs] as const),
       ]));
       if (processes >= 1) this.processes = processes;
-      if (!this.healthy) this.logger.log('rate limiting resumed (Redis answers again)');
-      this.healthy = true;
+      this.resume();
     } catch (error) {
       this.trip(error as Error);
     }
@@ -355,7 +350,7 @@ export class LocalLimits implements OnModuleDestroy {
     const pipeline = redis.pipeline() as unknown as LimitCommands & {
       exec(): Promise<Array<[Error | null, unknown]> | null>;
     };
-    for (let start = 0; start < calls.length || start === 0; start += SYNC_CHUNK) {
+    for (let start = 0; start < calls.length; start += SYNC_CHUNK) {
       const chunk = calls.slice(start, start + SYNC_CHUNK);
       const args: Array<string | number> = [this.processesKey, ...chunk.map((c) => c[0])];
       args.push(this.id, HEARTBEAT_EXPIRY_MS);
@@ -393,6 +388,12 @@ export class LocalLimits implements OnModuleDestroy {
     this.leftovers = [];
   }
 
+  /** Redis answered: limits are decided again (after a failure, from what is counted since). */
+  private resume(): void {
+    if (!this.healthy) this.logger.log('rate limiting resumed (Redis answers again)');
+    this.healthy = true;
+  }
+
   /** Adds this process to the set of API processes (every second, and with every sync). */
   private async beat(): Promise<boolean> {
     const redis = this.redis as (RedisClient & LimitCommands) | undefined;
@@ -406,10 +407,7 @@ export class LocalLimits implements OnModuleDestroy {
       answered = true;
       // Failing open and idle since: nothing to count, so nothing waits for a sync to say Redis
       // is back (with requests, their sync does).
-      if (!this.healthy && !this.syncing && !this.dirty.size && !this.leftovers.length) {
-        this.healthy = true;
-        this.logger.log('rate limiting resumed (Redis answers again)');
-      }
+      if (!this.syncing && !this.dirty.size && !this.leftovers.length) this.resume();
     } catch {
       // Keep the last count; the syncs trip the breaker when Redis is away.
     }
