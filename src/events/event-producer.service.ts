@@ -173,12 +173,12 @@ export class EventProducer {
       );
     }
 
-    await this.repo.complete(events.map((e) => e.id));
-    if (!deliveries.length) return [];
-    const { epochs, seqs } = await this.repo.append(
+    const { epochs, seqs } = await this.repo.finish(
       orgId,
+      events.map((e) => e.id),
       deliveries.map((d) => d.stored),
     );
+    if (!deliveries.length) return [];
     const byMember = new Map<string, Published>();
     deliveries.forEach((d, i) => {
       const userId = d.stored.userId;

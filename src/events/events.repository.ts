@@ -59,62 +59,59 @@ export class EventsRepository {
     );
   }
 
-  async complete(eventIds: string[]): Promise<void> {
-    await this.db.query(
-      `update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
-        where event_id = any(?::uuid[]) and consumer = 'events'`,
-      [eventIds],
-    );
-  }
-
   /**
-   * Appends events to members' streams, numbered in order per member. The members' cursors are
-   * locked in user id order (the one order every producer takes them in), so two producers never
-   * wait on each other in a cycle, and a member's numbers commit in the order they were given.
+   * Marks the events' stream work done and appends `events` to members' streams, numbered in
+   * order per member, in one statement (one round trip of the producer's transaction). The
+   * members' cursors are locked in user id order (the one order every producer takes them in), so
+   * two producers never wait on each other in a cycle, and a member's numbers commit in the order
+   * they were given. Answers each event's number and its member's epoch, in the order given.
    */
-  async append(
+  async finish(
     orgId: string,
+    eventIds: string[],
     events: NewStreamEvent[],
   ): Promise<{ epochs: Map<string, string>; seqs: number[] }> {
-    const perMember = new Map<string, number>();
-    for (const e of events) perMember.set(e.userId, (perMember.get(e.userId) ?? 0) + 1);
-    const members = [...perMember.keys()].sort();
-    const cursors = await this.db.query<{ userId: string; epoch: string; lastSeq: string }>(
-      `insert into stream_cursors as c (org_id, user_id, last_seq)
-       select ?::uuid, m.user_id, m.n from unnest(?::uuid[], ?::bigint[]) as m(user_id, n)
-        order by m.user_id
-       on conflict (org_id, user_id) do update set last_seq = c.last_seq + excluded.last_seq
-       returning c.user_id as "userId", c.epoch, c.last_seq as "lastSeq"`,
-      [orgId, members, members.map((m) => perMember.get(m))],
-    );
-    const next = new Map<string, number>();
-    const epochs = new Map<string, string>();
-    for (const c of cursors) {
-      next.set(c.userId, Number(c.lastSeq) - perMember.get(c.userId)! + 1);
-      epochs.set(c.userId, c.epoch);
-    }
-    const seqs = events.map((e) => {
-      const seq = next.get(e.userId)!;
-      next.set(e.userId, seq + 1);
-      return seq;
-    });
-    await this.db.query(
-      `insert into stream_events (org_id, user_id, seq, type, thread_id, message_id, notification_id, data)
-       select ?::uuid, e.user_id, e.seq, e.type, e.thread_id, e.message_id, e.notification_id, e.data
-         from unnest(?::uuid[], ?::bigint[], ?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])
-              as e(user_id, seq, type, thread_id, message_id, notification_id, data)`,
+    const rows = await this.db.query<{ userId: string; epoch: string; seq: string }>(
+      `with done as (
+         update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
+          where event_id = any(?::uuid[]) and consumer = 'events'
+       ),
+       given as (
+         select * from unnest(?::uuid[], ?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])
+                with ordinality as e(user_id, type, thread_id, message_id, notification_id, data, ord)
+       ),
+       per_member as (select user_id, count(*) as n from given group by user_id),
+       cursors as (
+         insert into stream_cursors as c (org_id, user_id, last_seq)
+         select ?::uuid, m.user_id, m.n from per_member m order by m.user_id
+         on conflict (org_id, user_id) do update set last_seq = c.last_seq + excluded.last_seq
+         returning c.user_id, c.epoch, c.last_seq
+       ),
+       numbered as (
+         select g.*, c.epoch,
+                c.last_seq - m.n + row_number() over (partition by g.user_id order by g.ord) as seq
+           from given g join per_member m using (user_id) join cursors c using (user_id)
+       ),
+       appended as (
+         insert into stream_events (org_id, user_id, seq, type, thread_id, message_id, notification_id, data)
+         select ?::uuid, user_id, seq, type, thread_id, message_id, notification_id, data from numbered
+       )
+       select user_id as "userId", epoch, seq from numbered order by ord`,
       [
-        orgId,
+        eventIds,
         events.map((e) => e.userId),
-        seqs,
         events.map((e) => e.type),
         events.map((e) => e.threadId),
         events.map((e) => e.messageId),
         events.map((e) => e.notificationId),
         events.map((e) => JSON.stringify(e.data)),
+        orgId,
+        orgId,
       ],
     );
-    return { epochs, seqs };
+    const epochs = new Map<string, string>();
+    for (const r of rows) epochs.set(r.userId, r.epoch);
+    return { epochs, seqs: rows.map((r) => Number(r.seq)) };
   }
 
   // ---- the streams (API) ----
