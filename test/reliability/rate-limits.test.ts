@@ -4,7 +4,7 @@ import { Metrics } from '../../src/platform/metrics/metrics';
 import { LocalLimits } from '../../src/platform/ratelimit/local-limits';
 import { OwnRedis, eventually, pause } from '../support/async';
 import { expectProblem, type Res } from '../support/factories';
-import { sampleOf } from '../support/metrics';
+import { gaugeOf } from '../support/metrics';
 import { bearer, startTestApp, UNTHROTTLED, type Member, type TestApp } from '../support/test-app';
 
 /**
@@ -58,15 +58,7 @@ describe('per-user limits decided in the process, synced with Redis', () => {
     const values = keys.length ? await admin!.mget(...keys) : [];
     return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
   };
-  /** A gauge of the process's /metrics, as an operator scrapes it. */
-  const gauge = async (name: string) => {
-    const res = await t!
-      .http()
-      .get('/metrics')
-      .auth(t!.config.operator.user, t!.config.operator.password);
-    expect(res.status).toBe(200);
-    return sampleOf(res.text, name);
-  };
+  const gauge = (name: string) => gaugeOf(t!, name);
   const scriptCalls = async () => {
     const info = await admin!.info('commandstats');
     return [...info.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce(

@@ -3,7 +3,7 @@ import type { Client } from 'pg';
 import { drainOutbox, eventually, ownerClient, pause } from '../support/async';
 import { spawnTrackedWorker, stopAllSpawned, type SpawnedProcess } from '../support/processes';
 import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster';
-import { sampleOf } from '../support/metrics';
+import { gaugeOf } from '../support/metrics';
 import { listen, openStream, type SseClient } from '../support/sse';
 import { bearer, startTestApp, type Member, type TestApp } from '../support/test-app';
 import { WebhookReceiver } from '../support/webhook-receiver';
@@ -105,15 +105,7 @@ describe('Redis Cluster mode: three masters, one killed under load', () => {
       .http()
       .get('/admin/queues/api/queues')
       .auth(t!.config.operator.user, t!.config.operator.password);
-  /** A gauge of the API's /metrics, as an operator scrapes it. */
-  const gauge = async (name: string) => {
-    const res = await t!
-      .http()
-      .get('/metrics')
-      .auth(t!.config.operator.user, t!.config.operator.password);
-    expect(res.status).toBe(200);
-    return sampleOf(res.text, name);
-  };
+  const gauge = (name: string) => gaugeOf(t!, name);
   const diagnostics = () => `--- worker ---\n${worker?.output().slice(-3_000) ?? ''}`;
 
   it('uses hash-tagged keys: each queue in one slot, rate-limit counters per user', async () => {
