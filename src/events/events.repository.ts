@@ -74,7 +74,7 @@ export class EventsRepository {
     const rows = await this.db.query<{ userId: string; epoch: string; seq: string }>(
       `with done as (
          update event_consumers set done_at = now(), attempts = attempts + 1, last_error = null
-          where event_id = any(?::uuid[]) and consumer = 'events'
+          where org_id = ?::uuid and event_id = any(?::uuid[]) and consumer = 'events'
        ),
        given as (
          select * from unnest(?::uuid[], ?::text[], ?::uuid[], ?::uuid[], ?::uuid[], ?::jsonb[])
@@ -98,6 +98,7 @@ export class EventsRepository {
        )
        select user_id as "userId", epoch, seq from numbered order by ord`,
       [
+        orgId,
         eventIds,
         events.map((e) => e.userId),
         events.map((e) => e.type),
