@@ -8,19 +8,28 @@ import { createRedis, type RedisClient } from '../queues/redis-connection';
 import { WindowCounter, type Waiter } from './window-counter';
 
 /**
- * One counter's sync: adds the hits admitted locally (ARGV[1]), then admits up to ARGV[2] waiting
- * requests while the count is under the limit (ARGV[3]). Answers the count and how many of the
- * waiting it admitted. The key is the window's own (its number in the name) and expires after it.
+ * One counter's sync, as a Lua function: adds the hits admitted locally, then admits up to
+ * `waiting` waiting requests while the count is under `limit`. Answers the count and how many of
+ * the waiting it admitted. The key is the window's own (its number in the name) and expires
+ * `ttl` ms after it was created.
  */
-const SYNC = `
-local count = redis.call('INCRBY', KEYS[1], ARGV[1])
-if count == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-local granted = 0
-local room = tonumber(ARGV[3]) - count
-if room > 0 and tonumber(ARGV[2]) > 0 then
-  granted = math.min(room, tonumber(ARGV[2]))
-  count = redis.call('INCRBY', KEYS[1], granted)
-end
+const COUNT = `
+local function count_window(key, hits, waiting, limit, ttl)
+  local count = redis.call('INCRBY', key, hits)
+  if count == hits then redis.call('PEXPIRE', key, ttl) end
+  local granted = 0
+  local room = limit - count
+  if room > 0 and waiting > 0 then
+    granted = math.min(room, waiting)
+    count = redis.call('INCRBY', key, granted)
+  end
+  return count, granted
+end`;
+
+/** One counter (KEYS[1]; ARGV: hits, waiting, limit, ttl): answers {count, granted}. */
+const SYNC = `${COUNT}
+local count, granted = count_window(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+  tonumber(ARGV[3]), ARGV[4])
 return {count, granted}`;
 
 /**
@@ -47,19 +56,12 @@ return processes`;
  * counter.
  */
 const SYNC_MANY = `${BEAT}
+${COUNT}
 local out = {processes}
 for i = 2, #KEYS do
   local a = 4 * (i - 2) + 2
-  local hits = tonumber(ARGV[a + 1])
-  local count = redis.call('INCRBY', KEYS[i], hits)
-  if count == hits then redis.call('PEXPIRE', KEYS[i], ARGV[a + 4]) end
-  local granted = 0
-  local room = tonumber(ARGV[a + 3]) - count
-  local waiting = tonumber(ARGV[a + 2])
-  if room > 0 and waiting > 0 then
-    granted = math.min(room, waiting)
-    count = redis.call('INCRBY', KEYS[i], granted)
-  end
+  local count, granted = count_window(KEYS[i], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]),
+    tonumber(ARGV[a + 3]), ARGV[a + 4])
   out[2 * i - 2] = count
   out[2 * i - 1] = granted
 end
